@@ -1,0 +1,52 @@
+# The workshop's two promises: `make lab` starts the workshop, `make test` passes the tests,
+# both on a fresh machine. Every target installs what it needs first.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+# Rebuilt only when the pinned requirements or the package metadata change, so a second
+# `make setup` returns at once.
+STAMP := $(VENV)/.installed
+
+.PHONY: setup lab test test-tools bench lock generate clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || \
+		$(VENV)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.txt
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
+	@touch $(STAMP)
+
+## Start the local cloud and JupyterLab on 127.0.0.1 (prints the URL to open).
+lab: setup
+	$(PY) scripts/lab.py
+
+## Install newman and Chromium when missing (the browser and Postman tests need them).
+test-tools:
+	bash scripts/install_test_tools.sh
+
+## The whole suite: unit, local cloud, scripts, browser and Postman, and nbval over every
+## solution notebook.
+test: setup test-tools
+	$(PY) -m pytest tests
+	$(PY) -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly solutions/notebooks
+
+## Latency and throughput of the local gateway, measured against raw DynamoDB calls.
+bench: setup
+	$(PY) scripts/bench.py
+
+## Regenerate the learner notebooks and starter files from the solutions.
+generate: setup
+	$(PY) scripts/generate_learner_files.py
+
+## Re-pin every dependency from requirements.in.
+lock: setup
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.txt
+
+clean:
+	-$(PY) scripts/local_cloud.py down 2>/dev/null
+	rm -rf $(VENV) .workshop .pytest_cache

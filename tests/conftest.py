@@ -1,0 +1,28 @@
+"""Suite-wide safety: the tests never touch real AWS.
+
+Fake credentials, a fixed region and the local target are set before any test module imports
+boto3, and the local cloud's state lives in a temporary folder so a learner's running local cloud
+is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_name, None)
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "WORKSHOP_TARGET": "local",
+        "WORKSHOP_OWNER": "tester",
+        # A config file on the machine must not add a profile, region or endpoint.
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+)
+os.environ.setdefault("WORKSHOP_STATE_DIR", tempfile.mkdtemp(prefix="workshop-test-state-"))
