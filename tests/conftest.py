@@ -26,3 +26,18 @@ os.environ.update(
     }
 )
 os.environ.setdefault("WORKSHOP_STATE_DIR", tempfile.mkdtemp(prefix="workshop-test-state-"))
+
+import pytest  # noqa: E402
+
+from localcloud_fixtures import local_cloud  # noqa: E402,F401 - the shared local cloud
+
+
+@pytest.fixture(scope="session")
+def deployed_stack(local_cloud):  # noqa: F811 - the fixture above, by name
+    """The reference stack, built once on the shared local cloud by the deploy script's code.
+
+    Tests that change the stack must restore it (or work on a copy): the whole session shares it.
+    """
+    from workshop.deploy import deploy
+
+    return deploy(quiet=True)
