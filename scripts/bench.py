@@ -1,0 +1,342 @@
+"""How fast is the local cloud? Numbers and ratios, measured in one run (``make bench``).
+
+It starts its own local cloud on free ports (in a temporary state folder, so a running one is
+not touched), builds a minimal stack with plain boto3 — table, role, the reference Lambda
+(solutions/lambda), a REST API with ``GET /product`` and ``GET /health`` as Lambda proxy
+integrations, a ``prod`` deployment — and measures:
+
+- ``up``-to-ready: from ``start()`` to both ports serving, and to the first answered API call;
+- cold and warm ``lambda.invoke`` times;
+- p50 / p95 latency of ``GET /product?productId=X`` through the gateway, against a raw boto3
+  ``get_item`` of the same item on the same local endpoint, and their ratio (target: the
+  gateway's p50 within 2x of get_item's: it does the get_item *plus* HTTP, event building, a
+  hop to the warm worker and back);
+- requests per second with 4 concurrent clients, through the gateway and raw.
+
+No assertions: it prints what it measured. ``--requests N`` sets the sample size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from workshop.localcloud import lifecycle  # noqa: E402
+from workshop.paths import SOLUTION_LAMBDA_DIR  # noqa: E402
+from workshop.target import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION  # noqa: E402
+
+TABLE = "bench-products"
+FUNCTION = "bench-api"
+ROLE = "bench-lambda-role"
+API = "bench-api"
+STAGE = "prod"
+PRODUCT_ID = "bench-1"
+
+# Used when the reference Lambda is missing, or with --minimal-handler: the same two routes,
+# the same DynamoDB call, nothing else.
+FALLBACK_HANDLER = '''
+import json, os, boto3
+table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+def lambda_handler(event, context):
+    if event.get("path") == "/health":
+        return {"statusCode": 200, "body": json.dumps({"status": "healthy"})}
+    product_id = (event.get("queryStringParameters") or {}).get("productId")
+    item = table.get_item(Key={"productId": product_id}).get("Item")
+    if item is None:
+        return {"statusCode": 404, "body": json.dumps({"message": "not found"})}
+    return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(item, default=str)}
+'''
+
+
+def build_zip(minimal: bool = False, lambda_dir: Path = SOLUTION_LAMBDA_DIR) -> tuple[bytes, str]:
+    """The Lambda's files (the reference Lambda by default), or the minimal handler; and
+    what was used."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        sources = sorted(lambda_dir.glob("*.py"))
+        if minimal:
+            archive.writestr("lambda_function.py", FALLBACK_HANDLER)
+            used = "the minimal handler (--minimal-handler)"
+        elif (lambda_dir / "lambda_function.py").is_file():
+            for source in sources:
+                archive.write(source, source.name)
+            used = (
+                "solutions/lambda (reference Lambda)"
+                if lambda_dir == SOLUTION_LAMBDA_DIR
+                else str(lambda_dir)
+            )
+        else:
+            archive.writestr("lambda_function.py", FALLBACK_HANDLER)
+            used = "a minimal fallback handler (solutions/lambda missing)"
+    return buffer.getvalue(), used
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def timed(call: Callable[[], object], count: int) -> list[float]:
+    """Milliseconds per call, ``count`` calls."""
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def throughput(make_call: Callable[[], Callable[[], object]], clients: int, per_client: int) -> float:
+    """Requests per second with ``clients`` threads, each making ``per_client`` calls."""
+    calls = [make_call() for _ in range(clients)]
+    barrier = threading.Barrier(clients + 1)
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            for _ in range(per_client):
+                call()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    return clients * per_client / elapsed
+
+
+def build_stack(session, code: bytes) -> str:  # noqa: ANN001 - a boto3 Session
+    """Table, role, function, REST API and deployment, with plain boto3; returns the base URL's API id."""
+    dynamodb = session.client("dynamodb")
+    dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "productId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "productId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(
+        TableName=TABLE,
+        Item={"productId": {"S": PRODUCT_ID}, "name": {"S": "Bench chair"}, "price": {"N": "19.99"}},
+    )
+    iam = session.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role_arn = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.attach_role_policy(
+        RoleName=ROLE, PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    )
+    lambda_client = session.client("lambda")
+    function_arn = lambda_client.create_function(
+        FunctionName=FUNCTION,
+        Runtime="python3.11",
+        Role=role_arn,
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": code},
+        Timeout=10,
+        MemorySize=128,
+        Environment={"Variables": {"TABLE_NAME": TABLE}},
+    )["FunctionArn"]
+    apigateway = session.client("apigateway")
+    api_id = apigateway.create_rest_api(name=API)["id"]
+    root_id = next(r["id"] for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    uri = (
+        f"arn:aws:apigateway:{LOCAL_REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+    )
+    for part in ("product", "health"):
+        resource_id = apigateway.create_resource(restApiId=api_id, parentId=root_id, pathPart=part)["id"]
+        apigateway.put_method(
+            restApiId=api_id, resourceId=resource_id, httpMethod="GET", authorizationType="NONE"
+        )
+        apigateway.put_integration(
+            restApiId=api_id,
+            resourceId=resource_id,
+            httpMethod="GET",
+            type="AWS_PROXY",
+            integrationHttpMethod="POST",
+            uri=uri,
+        )
+    lambda_client.add_permission(
+        FunctionName=FUNCTION,
+        StatementId="apigateway-invoke",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:{api_id}/*/*/*",
+    )
+    apigateway.create_deployment(restApiId=api_id, stageName=STAGE)
+    return api_id
+
+
+def proxy_event(path: str, query: dict[str, str] | None = None) -> bytes:
+    return json.dumps(
+        {
+            "resource": path,
+            "path": path,
+            "httpMethod": "GET",
+            "headers": None,
+            "multiValueHeaders": None,
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": None,
+            "pathParameters": None,
+            "stageVariables": None,
+            "requestContext": {"httpMethod": "GET", "resourcePath": path, "stage": STAGE},
+            "body": None,
+            "isBase64Encoded": False,
+        }
+    ).encode()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=300, help="samples per latency measurement")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients for requests/s")
+    parser.add_argument(
+        "--minimal-handler",
+        action="store_true",
+        help="deploy a minimal get_item handler instead of the reference Lambda, to tell the "
+        "local cloud's overhead from the reference Lambda's own work",
+    )
+    parser.add_argument(
+        "--lambda-dir",
+        type=Path,
+        default=SOLUTION_LAMBDA_DIR,
+        help="folder with lambda_function.py (and helpers) to benchmark; default: solutions/lambda",
+    )
+    args = parser.parse_args(argv)
+    count = max(args.requests, 20)
+
+    os.environ.update(LOCAL_CREDENTIALS)
+    os.environ["AWS_DEFAULT_REGION"] = LOCAL_REGION
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ["AWS_CONFIG_FILE"] = os.devnull
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+    import boto3
+    import requests
+    from botocore.config import Config
+
+    state_dir = tempfile.mkdtemp(prefix="workshop-bench-")
+    started = time.perf_counter()
+    info = lifecycle.start(endpoint_port=0, gateway_port=0, state_dir=state_dir)
+    up_to_ready_ms = (time.perf_counter() - started) * 1000
+    rows: list[tuple[str, str]] = []
+    try:
+        os.environ["AWS_ENDPOINT_URL"] = info.endpoint
+        session = boto3.session.Session(region_name=LOCAL_REGION)
+        session.client("dynamodb").list_tables()
+        first_call_ms = (time.perf_counter() - started) * 1000
+
+        code, used = build_zip(args.minimal_handler, args.lambda_dir)
+        api_id = build_stack(session, code)
+        base_url = info.invoke_url(api_id, STAGE)
+        lambda_client = session.client("lambda", config=Config(read_timeout=60, retries={"max_attempts": 0}))
+
+        def invoke_health() -> dict:
+            answer = lambda_client.invoke(FunctionName=FUNCTION, Payload=proxy_event("/health"))
+            payload = json.loads(answer["Payload"].read())
+            if answer.get("FunctionError"):
+                raise RuntimeError(f"the function failed: {payload}")
+            return payload
+
+        cold_ms = timed(invoke_health, 1)[0]
+        warm_invoke = timed(invoke_health, count)
+
+        product_url = f"{base_url}/product"
+        http = requests.Session()
+
+        def gateway_get() -> None:
+            answer = http.get(product_url, params={"productId": PRODUCT_ID}, timeout=30)
+            if answer.status_code != 200:
+                raise RuntimeError(f"GET /product answered {answer.status_code}: {answer.text}")
+
+        dynamodb = session.client("dynamodb")
+
+        def raw_get() -> None:
+            if "Item" not in dynamodb.get_item(TableName=TABLE, Key={"productId": {"S": PRODUCT_ID}}):
+                raise RuntimeError("get_item found nothing")
+
+        # Warm both paths, then measure them interleaved in blocks so drift hits both alike.
+        timed(gateway_get, 20)
+        timed(raw_get, 20)
+        gateway_samples: list[float] = []
+        raw_samples: list[float] = []
+        block = max(count // 5, 1)
+        for _ in range(5):
+            gateway_samples += timed(gateway_get, block)
+            raw_samples += timed(raw_get, block)
+
+        def gateway_client() -> Callable[[], object]:
+            own = requests.Session()
+            return lambda: own.get(product_url, params={"productId": PRODUCT_ID}, timeout=30)
+
+        def raw_client() -> Callable[[], object]:
+            own = session.client("dynamodb")
+            return lambda: own.get_item(TableName=TABLE, Key={"productId": {"S": PRODUCT_ID}})
+
+        per_client = max(count // args.clients, 10)
+        # Concurrent calls need one warm Lambda environment each (AWS scales the same way):
+        # start them before measuring, so the numbers are warm throughput.
+        throughput(gateway_client, args.clients, 5)
+        throughput(raw_client, args.clients, 5)
+        gateway_rps = throughput(gateway_client, args.clients, per_client)
+        raw_rps = throughput(raw_client, args.clients, per_client)
+
+        gateway_p50, gateway_p95 = percentile(gateway_samples, 0.5), percentile(gateway_samples, 0.95)
+        raw_p50, raw_p95 = percentile(raw_samples, 0.5), percentile(raw_samples, 0.95)
+        warm_p50 = statistics.median(warm_invoke)
+        rows = [
+            ("Lambda code", used),
+            ("up-to-ready (start() returned, ports serving)", f"{up_to_ready_ms:8.0f} ms"),
+            ("up to first answered boto3 call", f"{first_call_ms:8.0f} ms"),
+            ("cold invoke (lambda.invoke, first call)", f"{cold_ms:8.1f} ms"),
+            ("warm invoke p50 / p95", f"{warm_p50:8.2f} ms / {percentile(warm_invoke, 0.95):.2f} ms"),
+            ("cold / warm invoke", f"{cold_ms / warm_p50:8.1f}x"),
+            (f"GET /product via gateway p50 / p95 (n={len(gateway_samples)})", f"{gateway_p50:8.2f} ms / {gateway_p95:.2f} ms"),
+            (f"raw get_item p50 / p95 (n={len(raw_samples)})", f"{raw_p50:8.2f} ms / {raw_p95:.2f} ms"),
+            ("gateway / raw get_item, p50", f"{gateway_p50 / raw_p50:8.2f}x   (target <= 2x)"),
+            ("gateway / raw get_item, p95", f"{gateway_p95 / raw_p95:8.2f}x"),
+            (f"requests/s via gateway, {args.clients} clients", f"{gateway_rps:8.0f}"),
+            (f"requests/s raw get_item, {args.clients} clients", f"{raw_rps:8.0f}"),
+            ("gateway / raw requests/s", f"{gateway_rps / raw_rps:8.2f}x"),
+        ]
+    finally:
+        lifecycle.stop(state_dir)
+        shutil.rmtree(state_dir, ignore_errors=True)
+    width = max(len(label) for label, _ in rows)
+    print(f"Local cloud benchmark ({info.endpoint}, gateway {info.gateway}, {os.cpu_count()} CPUs)")
+    print("-" * (width + 30))
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

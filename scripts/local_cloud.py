@@ -1,0 +1,138 @@
+"""Start, inspect and stop the workshop's local cloud (moto + Lambda runtime + execute-api gateway).
+
+    python scripts/local_cloud.py up              # start it (detached) and print its URLs
+    python scripts/local_cloud.py status [--json] # is it running? where?
+    python scripts/local_cloud.py url API_ID [--stage prod]   # invoke base URL of a REST API
+    python scripts/local_cloud.py down            # stop it
+
+Everything runs on 127.0.0.1; state lives in .workshop/ (WORKSHOP_STATE_DIR moves it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from workshop.localcloud import lifecycle  # noqa: E402
+from workshop.localcloud.config import ACCOUNT_ID, REGION  # noqa: E402
+
+
+def _print_info(info: lifecycle.LocalCloudInfo, prefix: str) -> None:
+    print(f"{prefix} (pid {info.pid})")
+    print(f"  endpoint: {info.endpoint}    (export AWS_ENDPOINT_URL={info.endpoint})")
+    print(f"  gateway:  {info.gateway}    (an API's base URL: {info.gateway}/<api_id>/<stage>)")
+    if info.log_file:
+        print(f"  log:      {info.log_file}")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    running = lifecycle.status()
+    if running is not None:
+        _print_info(running, "The local cloud is already running")
+        return 0
+    try:
+        info = lifecycle.start()
+    except lifecycle.LocalCloudError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    _print_info(info, "Local cloud started")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    if lifecycle.stop():
+        print("Local cloud stopped.")
+    else:
+        print("The local cloud was not running.")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    info = lifecycle.status()
+    if args.json:
+        document = {"running": info is not None, "endpoint": None, "gateway": None}
+        if info is not None:
+            document.update(info.to_dict())
+        print(json.dumps(document, indent=2))
+        return 0  # the answer is in the document ("running"), for scripts that parse it
+    if info is None:
+        print("The local cloud is not running. Start it with: python scripts/local_cloud.py up")
+        return 1
+    _print_info(info, "The local cloud is running")
+    return 0
+
+
+def cmd_url(args: argparse.Namespace) -> int:
+    info = lifecycle.status()
+    if info is None:
+        print(
+            "error: the local cloud is not running; start it with "
+            "`python scripts/local_cloud.py up` and deploy your API first.",
+            file=sys.stderr,
+        )
+        return 1
+    import boto3
+    from botocore.exceptions import ClientError
+
+    client = boto3.client(
+        "apigateway",
+        endpoint_url=info.endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    try:
+        client.get_rest_api(restApiId=args.api_id)
+    except ClientError:
+        apis = client.get_rest_apis().get("items", [])
+        known = ", ".join(f"{api['id']} ({api['name']})" for api in apis) or "none"
+        print(
+            f"error: no REST API with id {args.api_id!r} in account {ACCOUNT_ID}, region {REGION}. "
+            f"Known APIs: {known}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        client.get_stage(restApiId=args.api_id, stageName=args.stage)
+    except ClientError:
+        stages = client.get_stages(restApiId=args.api_id).get("item", [])
+        known = ", ".join(stage["stageName"] for stage in stages) or "none: create a deployment"
+        print(
+            f"error: REST API {args.api_id} has no stage {args.stage!r} (stages: {known}).",
+            file=sys.stderr,
+        )
+        return 1
+    print(info.invoke_url(args.api_id, args.stage))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="local_cloud.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start the local cloud (or report the running one)").set_defaults(
+        handler=cmd_up
+    )
+    commands.add_parser("down", help="stop the local cloud").set_defaults(handler=cmd_down)
+    status = commands.add_parser("status", help="is the local cloud running?")
+    status.add_argument("--json", action="store_true", help="print a JSON object")
+    status.set_defaults(handler=cmd_status)
+    url = commands.add_parser("url", help="print the invoke base URL of a deployed REST API")
+    url.add_argument("api_id")
+    url.add_argument("--stage", default="prod")
+    url.set_defaults(handler=cmd_url)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,212 @@
+"""One warm worker process: a Lambda execution environment the runtime can reuse.
+
+The process runs :mod:`workshop.localcloud.worker` (the bootstrap) with the function's code as
+its working directory. The thread that runs an invocation reads the worker's messages itself
+(``select`` with the function's deadline as timeout), so a result reaches the caller with no
+hand-over between threads, and a function past its deadline is killed (what Lambda does to a
+function that times out). Output the worker writes to stderr is read by a helper thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+
+
+class WorkerExited(Exception):
+    """The worker process ended without answering (a crash, ``sys.exit``, ``os._exit``)."""
+
+    def __init__(self, returncode: int | None) -> None:
+        super().__init__(f"worker exited with {returncode}")
+        self.returncode = returncode
+
+
+class WorkerTimedOut(Exception):
+    """No answer before the deadline."""
+
+
+@dataclass
+class WorkerSpec:
+    """Everything that decides how an execution environment is started."""
+
+    task_root: Path
+    environment: dict[str, str]
+    fingerprint: str  # changes when code or configuration change: a new environment is needed
+
+
+@dataclass
+class WorkerProcess:
+    """A worker and its two output channels.
+
+    Only one thread at a time may call :meth:`next_message` (the runtime lends a worker to one
+    invocation at a time).
+    """
+
+    spec: WorkerSpec
+    process: subprocess.Popen[bytes]
+    started_at: float
+    last_used: float = field(default_factory=time.monotonic)
+    invocations: int = 0
+    _buffer: bytearray = field(default_factory=bytearray)
+    _eof: bool = False
+    _stderr_lines: queue.Queue[str] = field(default_factory=queue.Queue)
+    _stderr_reader: threading.Thread | None = None
+
+    @classmethod
+    def spawn(cls, spec: WorkerSpec) -> WorkerProcess:
+        kwargs: dict[str, Any] = {}
+        if os.name == "posix":
+            # Its own process group: a Ctrl-C in the terminal of a foreground local cloud must
+            # reach the server, which then stops the workers in order.
+            kwargs["start_new_session"] = True
+        process = subprocess.Popen(  # noqa: S603 - our own bootstrap, with our own Python
+            [sys.executable, "-B", "-u", str(WORKER_SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=spec.task_root,
+            env=spec.environment,
+            close_fds=True,
+            **kwargs,
+        )
+        worker = cls(spec=spec, process=process, started_at=time.perf_counter())
+        worker._stderr_reader = threading.Thread(
+            target=worker._read_stderr, name=f"worker-{process.pid}-err", daemon=True
+        )
+        worker._stderr_reader.start()
+        return worker
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write((json.dumps(message) + "\n").encode("utf-8"))
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the process died; reading its output reports the exit
+
+    def next_message(self, deadline: float) -> dict[str, Any]:
+        """The next message; WorkerTimedOut once ``deadline`` (time.monotonic) passes,
+        WorkerExited when the process ended."""
+        while True:
+            message = self._pop_message()
+            if message is not None:
+                return message
+            if self._eof:
+                # Whatever the process wrote to stderr before dying belongs before the exit
+                # notice. A grandchild holding stderr open must not stall us, hence the bound.
+                if self._stderr_reader is not None:
+                    self._stderr_reader.join(timeout=1)
+                    self._stderr_reader = None
+                    continue
+                raise WorkerExited(self._returncode())
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkerTimedOut()
+            self._read(remaining)
+
+    def drain(self) -> list[dict[str, Any]]:
+        """The messages already written (used after a kill, to keep the last log lines)."""
+        messages = []
+        while not self._eof and self._read(0):
+            pass
+        while (message := self._pop_message()) is not None:
+            messages.append(message)
+        return messages
+
+    def kill(self) -> None:
+        """Stop the process now (SIGKILL), as Lambda does after a timeout."""
+        if self.process.poll() is None:
+            try:
+                if os.name == "posix":
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                else:  # pragma: no cover - Windows
+                    self.process.kill()
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover - unkillable process
+            pass
+        if self.process.stdin:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Kill the process and release its pipes."""
+        self.kill()
+        for stream in (self.process.stdout, self.process.stderr):
+            try:
+                if stream:
+                    stream.close()
+            except OSError:
+                pass
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _pop_message(self) -> dict[str, Any] | None:
+        end = self._buffer.find(b"\n")
+        if end >= 0:
+            line = bytes(self._buffer[:end])
+            del self._buffer[: end + 1]
+            try:
+                return json.loads(line)
+            except ValueError:
+                return {"type": "log", "message": line.decode("utf-8", "replace")}
+        try:
+            return {"type": "log", "message": self._stderr_lines.get_nowait()}
+        except queue.Empty:
+            return None
+
+    def _read(self, timeout: float) -> bool:
+        """Read what the worker wrote, waiting at most ``timeout`` s; False when nothing came."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        if os.name == "posix":
+            ready, _, _ = select.select([stdout], [], [], timeout)
+            if not ready:
+                return False
+            chunk = os.read(stdout.fileno(), 1 << 16)
+        else:  # pragma: no cover - Windows: pipes cannot be selected; block (no timeout)
+            chunk = stdout.read1(1 << 16)  # type: ignore[attr-defined]
+        if not chunk:
+            self._eof = True
+            return False
+        self._buffer += chunk
+        return True
+
+    def _returncode(self) -> int | None:
+        try:
+            return self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:  # closed its output but still runs: end it
+            self.kill()
+            return self.process.returncode
+
+    def _read_stderr(self) -> None:
+        stderr = self.process.stderr
+        assert stderr is not None
+        try:
+            for raw in stderr:
+                self._stderr_lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
+        except (OSError, ValueError):
+            pass  # closed by close()
