@@ -7,7 +7,9 @@ is never touched.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
@@ -25,7 +27,12 @@ os.environ.update(
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
 )
-os.environ.setdefault("WORKSHOP_STATE_DIR", tempfile.mkdtemp(prefix="workshop-test-state-"))
+if "WORKSHOP_STATE_DIR" not in os.environ:
+    _state_dir = tempfile.mkdtemp(prefix="workshop-test-state-")
+    os.environ["WORKSHOP_STATE_DIR"] = _state_dir
+    # Registered before the local-cloud fixtures' own exit hook, so it runs after it (atexit is
+    # last-in, first-out): any local cloud in the folder is stopped before the folder goes.
+    atexit.register(shutil.rmtree, _state_dir, ignore_errors=True)
 
 import pytest  # noqa: E402
 
