@@ -1,0 +1,211 @@
+"""The generator that turns solutions into learner files (workshop/notebooks.py), in memory."""
+
+from __future__ import annotations
+
+import textwrap
+
+import nbformat
+import pytest
+
+from workshop import notebooks
+from workshop.notebooks import MarkerError, learner_notebook, strip_solutions
+
+
+def dedent(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def test_region_becomes_a_todo_at_the_markers_indentation():
+    # GIVEN a region nested two blocks deep
+    source = dedent(
+        """
+        class Encoder:
+            def default(self, obj):
+                if obj:
+                    ### BEGIN SOLUTION
+                    return int(obj)
+                    ### END SOLUTION
+                return None
+        """
+    )
+    # WHEN it is stripped
+    stripped = strip_solutions(source)
+    # THEN the solution is gone and a TODO sits where it was, at the same indentation
+    assert stripped == dedent(
+        f"""
+        class Encoder:
+            def default(self, obj):
+                if obj:
+                    # TODO: {notebooks.DEFAULT_HINT}
+                    raise NotImplementedError("TODO: {notebooks.DEFAULT_HINT}")
+                return None
+        """
+    )
+    compile(stripped, "<stripped>", "exec")
+
+
+def test_hint_on_the_begin_marker_is_the_todo_text_and_is_safely_quoted():
+    source = '### BEGIN SOLUTION: call create_table with Tags="yours" \\ here\nx = 1\n### END SOLUTION\n'
+    stripped = strip_solutions(source)
+    assert stripped.splitlines()[0] == '# TODO: call create_table with Tags="yours" \\ here'
+    namespace: dict = {}
+    with pytest.raises(NotImplementedError) as raised:
+        exec(stripped, namespace)
+    assert str(raised.value) == 'TODO: call create_table with Tags="yours" \\ here'
+    assert "x" not in namespace
+
+
+def test_every_region_is_replaced_and_code_between_them_is_kept():
+    source = dedent(
+        """
+        a = 1
+        ### BEGIN SOLUTION
+        b = 2
+        ### END SOLUTION
+        c = 3
+            ### BEGIN SOLUTION: second
+            d = 4
+            ### END SOLUTION
+        """
+    )
+    stripped = strip_solutions(source)
+    assert "b = 2" not in stripped and "d = 4" not in stripped
+    assert stripped.count("raise NotImplementedError") == 2
+    assert "a = 1\n" in stripped and "c = 3\n" in stripped
+    assert '    raise NotImplementedError("TODO: second")' in stripped
+
+
+def test_solution_only_region_is_removed_without_a_todo():
+    source = 'path = "mine"\n### BEGIN SOLUTION ONLY\npath = "reference"\n### END SOLUTION ONLY\nprint(path)'
+    assert strip_solutions(source) == 'path = "mine"\nprint(path)'
+
+
+def test_source_without_markers_is_unchanged():
+    source = "# no markers here\n### Heading-like comment that is not a marker\nx = 1\n"
+    assert strip_solutions(source) == source
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("x = 1\n### BEGIN SOLUTION\ny = 2\n", r"<t>:2: this solution region is never closed"),
+        ("x = 1\n### END SOLUTION\n", r"<t>:2: '### END SOLUTION' has no BEGIN marker"),
+        (
+            "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n",
+            r"<t>:2: solution regions cannot nest; the region opened on line 1",
+        ),
+        (
+            "### BEGIN SOLUTION ONLY\nx = 1\n### END SOLUTION\n",
+            r"<t>:3: .* closes the region opened on line 1 with the other kind",
+        ),
+        ("### BEGIN SOLUTIONS\nx = 1\n### END SOLUTION\n", r"<t>:1: .* looks like a solution marker"),
+        ("### END\n", r"<t>:1: '### END' looks like a solution marker"),
+        ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION: why\n", r"<t>:3: an END marker takes no hint"),
+    ],
+)
+def test_malformed_markers_fail_with_the_line_and_what_to_do(source, expected):
+    with pytest.raises(MarkerError, match=expected):
+        strip_solutions(source, origin="<t>")
+
+
+def test_markdown_regions_get_a_markdown_placeholder():
+    source = "Why a Decimal?\n\n### BEGIN SOLUTION: explain in one sentence\nBecause floats are inexact.\n### END SOLUTION"
+    assert strip_solutions(source, markdown=True) == "Why a Decimal?\n\n**TODO:** explain in one sentence"
+
+
+def _notebook(*cells) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = list(cells)
+    return nb
+
+
+def _executed(source: str, text: str, count: int) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    cell.execution_count = count
+    return cell
+
+
+def test_learner_notebook_keeps_outputs_of_unchanged_cells_and_clears_changed_ones():
+    # GIVEN a solution notebook with one plain cell and one solution cell, both executed
+    plain = _executed("print('connected')", "connected\n", 1)
+    solution = _executed("### BEGIN SOLUTION\nprint('secret')\n### END SOLUTION", "secret\n", 2)
+    solution_nb = _notebook(nbformat.v4.new_markdown_cell("# Lab"), plain, solution)
+    # WHEN the learner version is generated
+    learner = learner_notebook(solution_nb, origin="solutions/notebooks/99-test.ipynb")
+    # THEN the plain cell shows its expected output, the TODO cell shows nothing
+    assert learner.cells[1].outputs == plain.outputs and learner.cells[1].execution_count == 1
+    assert learner.cells[2].outputs == [] and learner.cells[2].execution_count is None
+    assert "secret" not in nbformat.writes(learner)
+    assert learner.metadata["workshop"]["generated_from"] == "solutions/notebooks/99-test.ipynb"
+    # AND the solution notebook itself is untouched
+    assert solution_nb.cells[2].outputs[0]["text"] == "secret\n"
+
+
+def test_a_region_that_leaves_invalid_python_is_refused():
+    # A region that cuts a dict literal in half would give learners a SyntaxError, not a TODO.
+    cell = nbformat.v4.new_code_cell('d = {\n    ### BEGIN SOLUTION\n    "a": 1,\n    ### END SOLUTION\n}')
+    with pytest.raises(MarkerError, match="does not compile"):
+        learner_notebook(_notebook(cell), origin="nb.ipynb")
+
+
+def test_cells_with_ipython_syntax_are_not_compile_checked():
+    cell = nbformat.v4.new_code_cell("%time x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION")
+    learner = learner_notebook(_notebook(cell), origin="nb.ipynb")
+    assert learner.cells[0].source.startswith("%time x = 1\n# TODO")
+
+
+def test_lambda_starter_text_strips_and_says_where_it_comes_from(tmp_path, monkeypatch):
+    monkeypatch.setattr(notebooks, "REPO_ROOT", tmp_path)
+    solution = tmp_path / "solutions" / "lambda" / "lambda_function.py"
+    solution.parent.mkdir(parents=True)
+    solution.write_text('def health(event):\n    ### BEGIN SOLUTION\n    return 200\n    ### END SOLUTION\n')
+    text = notebooks.lambda_starter_text(solution)
+    assert text.splitlines()[0].startswith("# Lab 02 starter file, generated from solutions/lambda/lambda_function.py")
+    assert "return 200" not in text
+    assert f'    raise NotImplementedError("TODO: {notebooks.LAMBDA_DEFAULT_HINT}")' in text
+
+
+def test_find_todos_lists_each_placeholder_with_file_and_line(tmp_path):
+    (tmp_path / "lambda_function.py").write_text('x = 1\nraise NotImplementedError("TODO: write it")\n')
+    (tmp_path / "custom_encoder.py").write_text("class CustomEncoder: pass\n")
+    assert notebooks.find_todos(tmp_path) == ['lambda_function.py:2: raise NotImplementedError("TODO: write it")']
+    with pytest.raises(NotImplementedError, match=r"still have TODOs(.|\n)*lambda_function.py:2"):
+        notebooks.require_no_todos(tmp_path)
+
+
+def test_a_missing_lambda_file_counts_as_work_left(tmp_path):
+    (tmp_path / "lambda_function.py").write_text("x = 1\n")
+    assert notebooks.find_todos(tmp_path) == ["custom_encoder.py: the file is missing"]
+
+
+def test_complete_files_pass(tmp_path, capsys):
+    for name in notebooks.LAMBDA_FILES:
+        (tmp_path / name).write_text("x = 1\n")
+    notebooks.require_no_todos(tmp_path)
+    assert capsys.readouterr().out.startswith("PASS: no TODO left in")
+
+
+def test_lab_03_deploys_the_learners_files_only_when_complete(tmp_path, monkeypatch):
+    monkeypatch.setattr(notebooks, "LEARNER_LAMBDA_DIR", tmp_path)
+    (tmp_path / "lambda_function.py").write_text('raise NotImplementedError("TODO: x")\n')
+    (tmp_path / "custom_encoder.py").write_text("x = 1\n")
+    directory, why = notebooks.choose_lambda_dir()
+    assert directory == notebooks.SOLUTION_LAMBDA_DIR and "1 TODO" in why
+    (tmp_path / "lambda_function.py").write_text("def lambda_handler(event, context): pass\n")
+    assert notebooks.choose_lambda_dir() == (tmp_path, "your lab 02 files are complete")
+
+
+def test_check_passes_or_says_what_to_fix(capsys):
+    notebooks.check(True, "the table exists", "create it")
+    assert capsys.readouterr().out == "PASS: the table exists\n"
+    with pytest.raises(AssertionError, match="FAIL: the table exists\n  What to do: create it"):
+        notebooks.check(False, "the table exists", "create it")
+
+
+def test_cells_tagged_todo_lose_their_reference_output():
+    gate = _executed("require_no_todos(LAMBDA_DIR)", "PASS: no TODO left in solutions/lambda\n", 3)
+    gate.metadata["tags"] = [notebooks.TODO_TAG]
+    learner = learner_notebook(_notebook(gate), origin="nb.ipynb")
+    assert learner.cells[0].source == gate.source
+    assert learner.cells[0].outputs == [] and learner.cells[0].execution_count is None

@@ -1,0 +1,235 @@
+"""Build the stack from the solution notebooks: catch up to any lab.
+
+There is no second copy of the build code. Each solution notebook tags its idempotent
+stack-building cells ``build`` (cell metadata); :func:`deploy` executes exactly those cells, from
+notebooks 01 to N in order, in one namespace seeded by running each notebook's first cell (the
+``setup`` cell that connects to the target and works out the names). The code a script or a
+catch-up runs is therefore the code the labs teach, and a fix to a lab fixes both.
+
+Build cells are idempotent: an existing table, role, function or API is kept as it is (the role
+policy is put again and the API deployed again, which changes nothing), so deploying twice
+changes nothing and catching up never overwrites a learner's own function. The Lambda code
+deployed is the reference in ``solutions/lambda`` (``LAMBDA_DIR`` in the namespace).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from workshop.naming import OWNER_TAG_KEY, ResourceNames, resource_names
+from workshop.notebooks import LABS
+from workshop.paths import SOLUTION_LAMBDA_DIR, SOLUTION_NOTEBOOKS_DIR
+
+BUILD_TAG = "build"
+SETUP_TAG = "setup"
+# Labs 05 to 07 build nothing: the full stack is what labs 01 to 04 build.
+LAST_BUILDING_LAB = 4
+WHAT_LABS_BUILD = {1: "the table", 3: "the role and the function", 4: "the REST API and its stage"}
+
+
+class DeployError(RuntimeError):
+    """A build cell failed; the message names the lab and cell and carries its output."""
+
+
+@dataclass(frozen=True)
+class BuildCell:
+    lab: int
+    index: int  # position in the notebook, as Jupyter shows it (0-based)
+    source: str
+    setup: bool
+
+    @property
+    def where(self) -> str:
+        return f"solutions/notebooks/{LABS[self.lab]}.ipynb cell {self.index}"
+
+
+def _check_lab(through: int) -> int:
+    if not isinstance(through, int) or isinstance(through, bool) or not 0 <= through <= max(LABS):
+        raise ValueError(f"through must be a lab number from 0 to {max(LABS)}, not {through!r}")
+    return through
+
+
+def build_cells(through: int, notebooks_dir: Path = SOLUTION_NOTEBOOKS_DIR) -> list[BuildCell]:
+    """The setup and build cells of solution notebooks 01..``through``, in execution order."""
+    cells: list[BuildCell] = []
+    for lab in range(1, min(_check_lab(through), LAST_BUILDING_LAB) + 1):
+        path = notebooks_dir / f"{LABS[lab]}.ipynb"
+        # Plain JSON, not nbformat: importing nbformat takes seconds, and catch_up runs in
+        # every notebook's second cell.
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        found = []
+        for index, cell in enumerate(notebook["cells"]):
+            tags = cell.get("metadata", {}).get("tags", [])
+            if cell["cell_type"] != "code" or not ({BUILD_TAG, SETUP_TAG} & set(tags)):
+                continue
+            source = cell["source"]
+            source = "".join(source) if isinstance(source, list) else source
+            found.append(BuildCell(lab, index, source, SETUP_TAG in tags))
+        if any(not cell.setup for cell in found):  # lab 02 builds nothing: skip its setup too
+            cells += found
+    return cells
+
+
+def find_api_id(names: ResourceNames) -> str | None:
+    """The id of ``names.owner``'s REST API (by name and owner tag), or None."""
+    import boto3
+
+    apigateway = boto3.client("apigateway")
+    for page in apigateway.get_paginator("get_rest_apis").paginate():
+        for api in page["items"]:
+            if api["name"] == names.api and api.get("tags", {}).get(OWNER_TAG_KEY) == names.owner:
+                return api["id"]
+    return None
+
+
+def deploy(through: int | None = None, quiet: bool = False) -> dict:
+    """Build the stack up to lab ``through`` (default: all of it) on the current target.
+
+    Returns ``api_url`` (ends with the stage; None before lab 04), ``api_id``, ``table``,
+    ``function``, ``role``, ``region`` and ``owner``. With ``quiet`` the cells' output is
+    only shown when one fails.
+    """
+    through = LAST_BUILDING_LAB if through is None else _check_lab(through)
+    cells = build_cells(through)
+    namespace: dict = {"__name__": "__workshop_deploy__", "LAMBDA_DIR": SOLUTION_LAMBDA_DIR}
+    captured = io.StringIO()  # quiet: the cells' output, shown only if one fails
+    connected = False
+    announced: set[int] = set()
+    for cell in cells:
+        if not quiet and cell.lab not in announced:
+            if announced:
+                print()
+            announced.add(cell.lab)
+            print(f"== Lab {LABS[cell.lab]} ==")
+        # Every notebook's setup cell runs (it holds that notebook's imports), but the target
+        # line it prints is worth showing once.
+        if cell.setup and connected:
+            sink = io.StringIO()
+        else:
+            sink = captured if quiet else sys.stdout
+        try:
+            with contextlib.redirect_stdout(sink):
+                exec(compile(cell.source, f"<{cell.where}>", "exec"), namespace)  # noqa: S102
+        except Exception as error:
+            shown = captured.getvalue().strip()
+            raise DeployError(
+                f"Building lab {cell.lab:02d} failed in {cell.where}: "
+                f"{type(error).__name__}: {error}" + (f"\nIts output:\n{shown}" if shown else "")
+            ) from error
+        connected = connected or cell.setup
+    return _summary(namespace, through)
+
+
+def _summary(namespace: dict, through: int) -> dict:
+    from workshop.target import connect
+
+    target = namespace.get("target") or connect(quiet=True)
+    names = namespace.get("names") or resource_names()
+    api_id = find_api_id(names) if through >= LAST_BUILDING_LAB else None
+    return {
+        "api_url": target.invoke_url(api_id, names.stage) if api_id else None,
+        "api_id": api_id,
+        "table": names.table,
+        "function": names.function,
+        "role": names.role,
+        "region": target.region,
+        "owner": names.owner,
+    }
+
+
+def missing_labs(through: int, names: ResourceNames | None = None) -> list[int]:
+    """Labs up to ``through`` whose resources are not all there (lab 02 builds nothing)."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    names = names or resource_names()
+
+    def exists(call, **kwargs) -> bool:
+        try:
+            call(**kwargs)
+            return True
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in ("ResourceNotFoundException", "NoSuchEntity", "NotFoundException"):
+                return False
+            raise
+
+    missing = []
+    through = min(_check_lab(through), LAST_BUILDING_LAB)
+    if through >= 1 and not exists(boto3.client("dynamodb").describe_table, TableName=names.table):
+        missing.append(1)
+    if through >= 3 and not (
+        exists(boto3.client("iam").get_role, RoleName=names.role)
+        and exists(boto3.client("lambda").get_function_configuration, FunctionName=names.function)
+    ):
+        missing.append(3)
+    if through >= 4:
+        api_id = find_api_id(names)
+        if api_id is None or not exists(
+            boto3.client("apigateway").get_stage, restApiId=api_id, stageName=names.stage
+        ):
+            missing.append(4)
+    return missing
+
+
+def catch_up(through: int) -> None:
+    """Build what labs 01..``through`` build, if any of it is missing; say what happened.
+
+    Called by the second cell of notebooks 02 to 07, so each runs on its own. Resources that
+    exist are kept as they are (your own function stays yours).
+    """
+    _check_lab(through)
+    if min(through, LAST_BUILDING_LAB) < 1:
+        print("Catch-up: earlier labs build nothing; nothing to do.")
+        return
+    missing = missing_labs(through)
+    span = f"labs 01-{through:02d} build" if through > 1 else "lab 01 builds"
+    if not missing:
+        print(f"Catch-up: everything {span} is in place; nothing to do.")
+        return
+    print(
+        "Catch-up: building what is missing from the solutions: "
+        + "; ".join(f"lab {lab:02d} ({WHAT_LABS_BUILD[lab]})" for lab in missing)
+        + " ..."
+    )
+    deploy(through, quiet=True)
+    print("Catch-up: done.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``scripts/deploy.py [--through LAB] [--json]``."""
+    import argparse
+
+    from workshop.target import TargetError
+
+    parser = argparse.ArgumentParser(
+        prog="deploy.py",
+        description="Build your stack (or catch up to a lab) from the solution notebooks. "
+        "Idempotent: what exists is kept.",
+    )
+    parser.add_argument(
+        "--through", type=int, choices=sorted(LABS), metavar="LAB", default=None,
+        help="build only what labs 01..LAB build (default: everything, labs 01-04)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    args = parser.parse_args(argv)
+    try:
+        result = deploy(args.through, quiet=args.json)
+    except (DeployError, TargetError) as error:
+        print(f"deploy: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+        return 0
+    print(f"\nDone: {result['owner']}'s stack in {result['region']}")
+    for key in ("table", "function", "role", "api_id"):
+        if result[key] and (key != "api_id" or result["api_url"]):
+            print(f"  {key:9} {result[key]}")
+    if result["api_url"]:
+        print(f"  api_url   {result['api_url']}\n\nTry it: curl {result['api_url']}/health")
+    return 0
