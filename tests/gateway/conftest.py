@@ -35,7 +35,9 @@ from workshop.localcloud.gateway.deployments import (
 )
 
 
-@pytest.fixture(scope="package")
+# Module scope, not package: tests/ has no __init__.py, so a "package" fixture would live until the
+# session ends and its mock_aws would swallow every later test's own mock (no reset between them).
+@pytest.fixture(scope="module")
 def moto_aws() -> Iterator[None]:
     """moto in this process, with boto3 kept away from any real endpoint, and deployments
     snapshotted as the gateway does in the local cloud (undone afterwards)."""
@@ -52,7 +54,7 @@ def moto_aws() -> Iterator[None]:
                 uninstall_deployment_snapshots()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def apis(moto_aws: None) -> Apis:
     iam = boto3.client("iam", region_name=REGION)
     iam.create_role(
@@ -156,7 +158,7 @@ def invoker() -> FakeInvoker:
 
 @pytest.fixture
 def gateway(apis: Apis, invoker: FakeInvoker) -> Iterator[ExecuteApiGateway]:
-    """A gateway core over the package's APIs, with the fake invoker and a fixed request stamp."""
+    """A gateway core over this module's APIs, with the fake invoker and a fixed request stamp."""
     core = ExecuteApiGateway(
         invoker, account_id=ACCOUNT, region=REGION, stamp_factory=lambda now: STAMP
     )
