@@ -33,7 +33,7 @@ test-tools:
 ## solution notebook.
 test: setup test-tools
 	$(PY) -m pytest tests
-	$(PY) -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly solutions/notebooks
+	$(PY) -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg solutions/notebooks
 
 ## Latency and throughput of the local gateway, measured against raw DynamoDB calls.
 bench: setup

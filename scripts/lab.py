@@ -37,6 +37,10 @@ def main() -> int:
         f"--ServerApp.root_dir={REPO_ROOT}",
         "--LabApp.default_url=/lab/tree/notebooks/00-setup.ipynb",
     ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Jupyter refuses to start as root unless told to; classroom VMs and containers often
+        # run as root.
+        args.append("--allow-root")
     sys.stdout.flush()
     os.execv(args[0], args)
     return 0  # not reached: execv replaces this process
