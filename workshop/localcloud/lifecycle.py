@@ -251,20 +251,27 @@ def _spawn(directory: Path, endpoint_port: int, gateway_port: int, fallback: boo
         )
     _children[process.pid] = process
     deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        state = _read_state(directory)
-        if state and state.get("pid") == process.pid:
-            # Written once both ports listen; ready means it answers, so ask it.
-            health = _health(state["endpoint"], timeout=5)
-            if health is not None and health.get("pid") == process.pid:
-                return _info(state, directory)
-        if process.poll() is not None:
-            _children.pop(process.pid, None)
-            raise LocalCloudError(
-                f"The local cloud stopped while starting (exit code {process.returncode}). "
-                f"Its log, {log_file}, ends with:\n{_tail(log_file)}"
-            )
-        time.sleep(0.02)
+    try:
+        while time.monotonic() < deadline:
+            state = _read_state(directory)
+            if state and state.get("pid") == process.pid:
+                # Written once both ports listen; ready means it answers, so ask it.
+                health = _health(state["endpoint"], timeout=5)
+                if health is not None and health.get("pid") == process.pid:
+                    return _info(state, directory)
+            if process.poll() is not None:
+                _children.pop(process.pid, None)
+                raise LocalCloudError(
+                    f"The local cloud stopped while starting (exit code {process.returncode}). "
+                    f"Its log, {log_file}, ends with:\n{_tail(log_file)}"
+                )
+            time.sleep(0.02)
+    except BaseException:
+        # Ctrl-C while waiting: a half-started local cloud has no state file yet, so no
+        # later stop() could find it; end it now instead of leaving it running.
+        if process.poll() is None:
+            _terminate(process.pid)
+        raise
     _terminate(process.pid)
     raise LocalCloudError(
         f"The local cloud did not become ready within {START_TIMEOUT_S:.0f} s; see {log_file}."

@@ -12,6 +12,7 @@ The evaluation covers what ``add_permission`` writes: Effect, Principal, Action 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -135,8 +136,14 @@ def _operator_holds(operator: str, expected: list[Any], actual: list[str]) -> bo
 
 def _glob(pattern: str, value: str) -> bool:
     """IAM wildcards: ``*`` any run of characters, ``?`` one character."""
-    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+    return _glob_regex(pattern).fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    # Every request through the gateway checks the same few policy patterns: translate each
+    # once, not on every call.
+    return re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), re.DOTALL)
 
 
 def _arn_like(pattern: str, value: str) -> bool:

@@ -142,6 +142,11 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
         body = message.encode()
         self._write(GatewayResponse(status, [("Content-Type", "text/plain")], body))
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Called once per response: build the line only when someone reads it.
+        if log.isEnabledFor(logging.DEBUG):
+            super().log_request(code, size)
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         log.debug("%s - %s", self.client_address[0], format % args)
 
