@@ -407,6 +407,9 @@ def execute_notebook(
         kernel_name=KERNEL_NAME,
         allow_errors=allow_errors,
         resources={"metadata": {"path": str(cwd)}},
+        # One stream output per cell and stream, however the kernel happened to flush it, so
+        # a refresh of the stored outputs changes only what really changed.
+        coalesce_streams=True,
     )
     client.execute(env=env)
     return nb

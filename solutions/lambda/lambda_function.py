@@ -65,10 +65,11 @@ MAX_RESPONSE_BYTES = 6 * 1024 * 1024
 # Room kept for the status code, the headers, "count" and "nextToken".
 RESPONSE_OVERHEAD_BYTES = 64 * 1024
 
-# The boto3 resource, created on first use. Lambda keeps module-level values
-# while the container stays warm, so later requests reuse it instead of
-# building a new one. (And importing this file needs no TABLE_NAME.)
+# The boto3 resource and Table, created on first use. Lambda keeps module-level
+# values while the container stays warm, so later requests reuse them instead
+# of building new ones. (And importing this file needs no TABLE_NAME.)
 _dynamodb = None
+_table = None
 
 
 class ApiError(Exception):
@@ -374,9 +375,10 @@ def get_table():
 
     TODO: read TABLE_NAME (raise RuntimeError with a clear message when it is
     not set), create ``boto3.resource("dynamodb")`` only if ``_dynamodb`` is
-    still None, and return ``_dynamodb.Table(table_name)``.
+    still None, and return ``_dynamodb.Table(table_name)`` (kept in ``_table``
+    so a warm container builds it once).
     """
-    global _dynamodb
+    global _dynamodb, _table
     ### BEGIN SOLUTION
     table_name = os.environ.get("TABLE_NAME")
     if not table_name:
@@ -385,7 +387,12 @@ def get_table():
         )
     if _dynamodb is None:
         _dynamodb = boto3.resource("dynamodb")
-    return _dynamodb.Table(table_name)
+        _table = None  # a Table belongs to the resource that made it
+    # Building a Table costs about half a millisecond (boto3 makes a Python
+    # class from its JSON model), so keep the one we made.
+    if _table is None or _table.name != table_name:
+        _table = _dynamodb.Table(table_name)
+    return _table
     ### END SOLUTION
 
 
