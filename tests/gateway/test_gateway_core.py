@@ -310,7 +310,7 @@ def _unhandled(message: str = "boom", timed_out: bool = False, duration_ms: floa
         _unhandled(),  # the handler raised
         _unhandled("Task timed out after 3.00 seconds", timed_out=True, duration_ms=3000),  # its own timeout
         InvokeResult(b'{"body": "no status"}'),  # missing statusCode
-        InvokeResult(b'{"statusCode": "200", "body": ""}'),  # statusCode not an integer
+        InvokeResult(b'{"statusCode": "OK", "body": ""}'),  # statusCode not an integer
         InvokeResult(b'{"statusCode": true, "body": ""}'),
         InvokeResult(b'{"statusCode": 1000, "body": ""}'),
         InvokeResult(b'{"statusCode": 200, "body": {"a": 1}}'),  # body not a string

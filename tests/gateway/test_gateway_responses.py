@@ -53,6 +53,12 @@ def test_unicode_body_is_utf8() -> None:
     assert parse({"statusCode": 200, "body": "Café ☕"}).body == "Café ☕".encode()
 
 
+def test_a_status_code_written_as_a_string_is_accepted_as_api_gateway_does() -> None:
+    # GIVEN a function that returns "201" (a string) instead of 201
+    # WHEN the gateway maps it THEN the client gets 201, as from API Gateway
+    assert parse({"statusCode": "201", "body": "{}"}).status == 201
+
+
 def test_base64_body_decoded_only_when_binary_allowed() -> None:
     data = base64.b64encode(b"\x00\xff").decode()
     assert parse({"statusCode": 200, "body": data, "isBase64Encoded": True}, binary_allowed=True).body == b"\x00\xff"
@@ -65,7 +71,8 @@ def test_base64_body_decoded_only_when_binary_allowed() -> None:
     ("result", "message"),
     [
         ({"body": "x"}, "statusCode must be an integer"),
-        ({"statusCode": "200"}, "statusCode must be an integer"),
+        ({"statusCode": "two hundred"}, "statusCode must be an integer"),
+        ({"statusCode": " 200"}, "statusCode must be an integer"),
         ({"statusCode": 200.0}, "statusCode must be an integer"),
         ({"statusCode": 42}, "not an HTTP status code"),
         ({"statusCode": 200, "body": {"a": 1}}, "body must be a string"),

@@ -67,10 +67,21 @@ class ProxyResponse:
     body: bytes
 
 
+def _status_code(value: object) -> int:
+    """``statusCode`` as an int. REST APIs take ``201`` and ``"201"`` alike; ``201.0``, ``true``
+    or a missing code is a malformed proxy response (502)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedProxyResponse(f"statusCode must be an integer, got {value!r}")
+    return value
+
+
 def parse_proxy_response(payload: bytes, *, binary_allowed: bool) -> ProxyResponse:
     """Map a Lambda proxy integration result to HTTP, the way API Gateway REST APIs do.
 
-    The result must be a JSON object with an integer ``statusCode``; ``headers`` (name -> value)
+    The result must be a JSON object with an integer ``statusCode`` (API Gateway also accepts
+    the integer written as a string, ``"201"``); ``headers`` (name -> value)
     and ``multiValueHeaders`` (name -> list) are optional and merged, and where a name appears in
     both only the ``multiValueHeaders`` values are kept; ``body`` must be a string (or absent);
     ``isBase64Encoded`` a boolean. Anything else raises :class:`MalformedProxyResponse` (502).
@@ -88,9 +99,7 @@ def parse_proxy_response(payload: bytes, *, binary_allowed: bool) -> ProxyRespon
             f"the result is a JSON {type(result).__name__}, not an object with statusCode and body"
         )
 
-    status = result.get("statusCode")
-    if isinstance(status, bool) or not isinstance(status, int):
-        raise MalformedProxyResponse(f"statusCode must be an integer, got {status!r}")
+    status = _status_code(result.get("statusCode"))
     if not 100 <= status <= 599:
         raise MalformedProxyResponse(f"statusCode {status} is not an HTTP status code")
 
