@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workshop.notebooks import main  # noqa: E402
+from workshop.learner_files import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workshop.notebooks import run_main as main  # noqa: E402
+from workshop.notebook_runner import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,8 +21,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from workshop.labs import LABS
 from workshop.naming import OWNER_TAG_KEY, ResourceNames, resource_names
-from workshop.notebooks import LABS
 from workshop.paths import SOLUTION_LAMBDA_DIR, SOLUTION_NOTEBOOKS_DIR
 
 BUILD_TAG = "build"

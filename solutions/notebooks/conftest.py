@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from workshop.notebooks import fresh_run_environment
+from workshop.notebook_runner import fresh_run_environment
 
 _STATE_DIR = Path(tempfile.mkdtemp(prefix="workshop-nbval-"))
 _environment = fresh_run_environment(_STATE_DIR)

@@ -16,13 +16,9 @@ import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
-from workshop.notebooks import (
-    LABS,
-    TODO_MARK,
-    TODO_TAG,
-    execute_notebook,
-    learner_notebook,
-)
+from workshop.labs import LABS
+from workshop.learner_files import TODO_MARK, TODO_TAG, learner_notebook
+from workshop.notebook_runner import execute_notebook
 from workshop.paths import NOTEBOOKS_DIR, REPO_ROOT, SOLUTION_NOTEBOOKS_DIR
 
 pytestmark = pytest.mark.localcloud

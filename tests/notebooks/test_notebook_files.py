@@ -9,9 +9,10 @@ import re
 import nbformat
 import pytest
 
-from workshop import notebooks
+from workshop import learner_files, notebook_runner
 from workshop.deploy import BUILD_TAG, LAST_BUILDING_LAB, SETUP_TAG, build_cells
-from workshop.notebooks import LABS, TODO_MARK
+from workshop.labs import LABS, LAMBDA_FILES, LEARNER_LAMBDA_DIR
+from workshop.learner_files import TODO_MARK
 from workshop.paths import NOTEBOOKS_DIR, REPO_ROOT, SOLUTION_NOTEBOOKS_DIR
 
 SOLUTIONS = {lab: SOLUTION_NOTEBOOKS_DIR / f"{name}.ipynb" for lab, name in LABS.items()}
@@ -29,7 +30,7 @@ def test_every_lab_has_a_solution_and_a_learner_notebook():
 
 
 def test_generated_learner_files_are_not_stale():
-    stale = [path.relative_to(REPO_ROOT).as_posix() for path in notebooks.stale_files()]
+    stale = [path.relative_to(REPO_ROOT).as_posix() for path in learner_files.stale_files()]
     assert not stale, (
         f"These generated files differ from what the solutions produce: {stale}. "
         "Run `make generate` (python scripts/generate_learner_files.py) and commit the result."
@@ -37,7 +38,7 @@ def test_generated_learner_files_are_not_stale():
 
 
 def test_the_generated_set_covers_every_notebook_and_both_starter_files():
-    generated = {path.relative_to(REPO_ROOT).as_posix() for path in notebooks.generated_files()}
+    generated = {path.relative_to(REPO_ROOT).as_posix() for path in learner_files.generated_files()}
     assert generated == {f"notebooks/{name}.ipynb" for name in LABS.values()} | {
         "labs/02-lambda-function/lambda_function.py",
         "labs/02-lambda-function/custom_encoder.py",
@@ -45,10 +46,10 @@ def test_the_generated_set_covers_every_notebook_and_both_starter_files():
 
 
 def test_learner_files_hold_no_solution_markers_and_starter_files_have_todos():
-    for path, text in notebooks.generated_files().items():
+    for path, text in learner_files.generated_files().items():
         assert "### BEGIN SOLUTION" not in text and "### END SOLUTION" not in text, path
-    for name in notebooks.LAMBDA_FILES:
-        starter = notebooks.LEARNER_LAMBDA_DIR / name
+    for name in LAMBDA_FILES:
+        starter = LEARNER_LAMBDA_DIR / name
         text = starter.read_text()
         assert TODO_MARK in text, f"{name} has nothing for the learner to write"
         compile(text, str(starter), "exec")
@@ -161,13 +162,13 @@ def test_build_cells_takes_only_tagged_code_cells_in_order(tmp_path):
 
 
 def test_generate_script_check_mode_writes_nothing_and_reports(capsys, monkeypatch):
-    assert notebooks.main(["--check"]) == 0
+    assert learner_files.main(["--check"]) == 0
     assert capsys.readouterr().out == ""
     # A stale file is named, with the command that fixes it, and nothing is written.
-    some_path = next(iter(notebooks.generated_files()))
-    monkeypatch.setattr(notebooks, "stale_files", lambda: [some_path])
-    monkeypatch.setattr(notebooks, "write_generated_files", lambda: pytest.fail("--check wrote files"))
-    assert notebooks.main(["--check"]) == 1
+    some_path = next(iter(learner_files.generated_files()))
+    monkeypatch.setattr(learner_files, "stale_files", lambda: [some_path])
+    monkeypatch.setattr(learner_files, "write_generated_files", lambda: pytest.fail("--check wrote files"))
+    assert learner_files.main(["--check"]) == 1
     out = capsys.readouterr().out
     assert f"stale: {some_path.relative_to(REPO_ROOT).as_posix()}" in out and "make generate" in out
 
@@ -178,7 +179,7 @@ def test_fresh_run_environment_cannot_reach_aws_or_the_learners_cloud(tmp_path, 
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
     monkeypatch.setenv("WORKSHOP_TARGET", "aws")
     monkeypatch.setenv("WORKSHOP_BUDGET_EMAIL", "someone@example.com")
-    env = notebooks.fresh_run_environment(tmp_path)
+    env = notebook_runner.fresh_run_environment(tmp_path)
     aws = {key: value for key, value in env.items() if key.startswith("AWS_")}
     assert aws == {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -191,5 +192,5 @@ def test_fresh_run_environment_cannot_reach_aws_or_the_learners_cloud(tmp_path, 
     assert env["WORKSHOP_TARGET"] == "local" and env["WORKSHOP_OWNER"] == "learner"
     assert env["WORKSHOP_STATE_DIR"] == str(tmp_path) and "WORKSHOP_BUDGET_EMAIL" not in env
     assert (env["WORKSHOP_ENDPOINT_PORT"], env["WORKSHOP_GATEWAY_PORT"]) == ("0", "0")
-    stored = notebooks.fresh_run_environment(tmp_path, any_free_port=False)
+    stored = notebook_runner.fresh_run_environment(tmp_path, any_free_port=False)
     assert "WORKSHOP_ENDPOINT_PORT" not in stored and "WORKSHOP_GATEWAY_PORT" not in stored

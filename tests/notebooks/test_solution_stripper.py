@@ -1,4 +1,5 @@
-"""The generator that turns solutions into learner files (workshop/notebooks.py), in memory."""
+"""The generator that turns solutions into learner files (workshop/learner_files.py), in memory,
+and the helpers the notebooks call (workshop/notebooks.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import textwrap
 import nbformat
 import pytest
 
-from workshop import notebooks
-from workshop.notebooks import MarkerError, learner_notebook, strip_solutions
+from workshop import learner_files, notebooks
+from workshop.labs import LAMBDA_FILES
+from workshop.learner_files import MarkerError, learner_notebook, strip_solutions
 
 
 def dedent(text: str) -> str:
@@ -36,8 +38,8 @@ def test_region_becomes_a_todo_at_the_markers_indentation():
         class Encoder:
             def default(self, obj):
                 if obj:
-                    # TODO: {notebooks.DEFAULT_HINT}
-                    raise NotImplementedError("TODO: {notebooks.DEFAULT_HINT}")
+                    # TODO: {learner_files.DEFAULT_HINT}
+                    raise NotImplementedError("TODO: {learner_files.DEFAULT_HINT}")
                 return None
         """
     )
@@ -156,14 +158,14 @@ def test_cells_with_ipython_syntax_are_not_compile_checked():
 
 
 def test_lambda_starter_text_strips_and_says_where_it_comes_from(tmp_path, monkeypatch):
-    monkeypatch.setattr(notebooks, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(learner_files, "REPO_ROOT", tmp_path)
     solution = tmp_path / "solutions" / "lambda" / "lambda_function.py"
     solution.parent.mkdir(parents=True)
     solution.write_text('def health(event):\n    ### BEGIN SOLUTION\n    return 200\n    ### END SOLUTION\n')
-    text = notebooks.lambda_starter_text(solution)
+    text = learner_files.lambda_starter_text(solution)
     assert text.splitlines()[0].startswith("# Lab 02 starter file, generated from solutions/lambda/lambda_function.py")
     assert "return 200" not in text
-    assert f'    raise NotImplementedError("TODO: {notebooks.LAMBDA_DEFAULT_HINT}")' in text
+    assert f'    raise NotImplementedError("TODO: {learner_files.LAMBDA_DEFAULT_HINT}")' in text
 
 
 def test_find_todos_lists_each_placeholder_with_file_and_line(tmp_path):
@@ -180,7 +182,7 @@ def test_a_missing_lambda_file_counts_as_work_left(tmp_path):
 
 
 def test_complete_files_pass(tmp_path, capsys):
-    for name in notebooks.LAMBDA_FILES:
+    for name in LAMBDA_FILES:
         (tmp_path / name).write_text("x = 1\n")
     notebooks.require_no_todos(tmp_path)
     assert capsys.readouterr().out.startswith("PASS: no TODO left in")
@@ -205,7 +207,7 @@ def test_check_passes_or_says_what_to_fix(capsys):
 
 def test_cells_tagged_todo_lose_their_reference_output():
     gate = _executed("require_no_todos(LAMBDA_DIR)", "PASS: no TODO left in solutions/lambda\n", 3)
-    gate.metadata["tags"] = [notebooks.TODO_TAG]
+    gate.metadata["tags"] = [learner_files.TODO_TAG]
     learner = learner_notebook(_notebook(gate), origin="nb.ipynb")
     assert learner.cells[0].source == gate.source
     assert learner.cells[0].outputs == [] and learner.cells[0].execution_count is None
