@@ -6,7 +6,7 @@
     python scripts/cleanup.py --all-owners      # instructors: the whole class
 
 Only resources tagged workshop=serverless-inventory and workshop-owner=<you> are deleted; a
-look-alike without the tags is never touched. See workshop/cleanup.py for the rules.
+look-alike without the tags is never touched. See workshop/cleanup/__init__.py for the rules.
 """
 
 import sys

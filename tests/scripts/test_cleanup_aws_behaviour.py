@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from workshop import cleanup
@@ -223,7 +224,7 @@ def test_a_failed_step_makes_the_exit_status_non_zero(on_aws, monkeypatch):
     on_aws.table(resource_names("tester").table, "tester")
 
     def refuse(self, resource):
-        raise cleanup.ClientError({"Error": {"Code": "AccessDeniedException",
+        raise ClientError({"Error": {"Code": "AccessDeniedException",
                                              "Message": "not allowed"}}, "DeleteTable")
 
     monkeypatch.setattr(Cleaner, "delete_table", refuse)

@@ -1,0 +1,257 @@
+"""Finding the workshop's resources of one owner (or of every owner) by their tags.
+
+Only calls that exist on real AWS are used: the Resource Groups Tagging API does not list IAM
+roles, so every service is asked directly (list + tags). A resource deleted between the listing
+and the tag lookup is simply not there any more, so it is skipped rather than reported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+from workshop.cleanup.clients import Clients, partition
+from workshop.cleanup.errors import UNAVAILABLE_CODES, error_code, is_gone
+from workshop.cleanup.resources import (
+    KIND_BUDGET,
+    KIND_FUNCTION,
+    KIND_LABELS,
+    KIND_LOG_GROUP,
+    KIND_POLICY,
+    KIND_REST_API,
+    KIND_ROLE,
+    KIND_TABLE,
+    Resource,
+    owner_from_tags,
+    sort_for_deletion,
+    tags_from_list,
+)
+from workshop.naming import NAME_PREFIX, OWNER_TAG_KEY, WORKSHOP_TAG_KEY, normalize_owner
+
+LAMBDA_LOG_PREFIX = "/aws/lambda/"
+API_LOG_PREFIX = "API-Gateway-Execution-Logs_"
+
+_BUDGET_NAME = re.compile(rf"^{NAME_PREFIX}-([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-budget$")
+
+Item = TypeVar("Item")
+
+
+class Discovery:
+    """Lists the workshop's resources for one owner (or every owner when ``owner`` is None)."""
+
+    def __init__(self, clients: Clients, owner: str | None, *, include_budget: bool = False) -> None:
+        self.clients = clients
+        self.owner = normalize_owner(owner) if owner else None
+        self.include_budget = include_budget
+        self.warnings: list[str] = []
+
+    def _mine(self, owner: str | None) -> bool:
+        return owner is not None and (self.owner is None or owner == self.owner)
+
+    def _unavailable(self, kind: str, error: ClientError) -> None:
+        self.warnings.append(
+            f"could not list {KIND_LABELS[kind]}s ({error_code(error)}): "
+            f"{error.response.get('Error', {}).get('Message', '')}".rstrip(": ")
+        )
+
+    def all(self) -> list[Resource]:
+        """Every resource, sorted in deletion order."""
+        found: list[Resource] = []
+        apis = self._guarded(KIND_REST_API, self.rest_apis)
+        functions = self._guarded(KIND_FUNCTION, self.functions)
+        found += apis + functions
+        found += self._guarded(KIND_LOG_GROUP, lambda: self.log_groups(functions, apis))
+        found += self._guarded(KIND_ROLE, self.roles)
+        found += self._guarded(KIND_POLICY, self.policies)
+        found += self._guarded(KIND_TABLE, self.tables)
+        if self.include_budget:
+            found += self._guarded(KIND_BUDGET, self.budgets)
+        return sort_for_deletion(found)
+
+    def _guarded(self, kind: str, lister: Callable[[], list[Resource]]) -> list[Resource]:
+        try:
+            return lister()
+        except ClientError as error:
+            if error_code(error) in UNAVAILABLE_CODES or kind == KIND_BUDGET:
+                self._unavailable(kind, error)
+                return []
+            raise
+
+    # --- the shared loop: list, read tags, skip if gone, keep if mine ------------------------
+
+    @staticmethod
+    def _with_tags(items: Iterable[Item], read_tags: Callable[[Item], dict[str, str]]
+                   ) -> Iterator[tuple[Item, dict[str, str]]]:
+        """Each listed item with its tags; one deleted while we were listing is skipped."""
+        for item in items:
+            try:
+                tags = read_tags(item)
+            except ClientError as error:
+                if is_gone(error):
+                    continue  # deleted while we were listing
+                raise
+            yield item, tags
+
+    def _owned(self, items: Iterable[Item], read_tags: Callable[[Item], dict[str, str]]
+               ) -> Iterator[tuple[Item, str]]:
+        """Each listed item whose tags make it this discovery's, with its owner."""
+        for item, tags in self._with_tags(items, read_tags):
+            owner = owner_from_tags(tags)
+            if self._mine(owner):
+                yield item, owner  # type: ignore[misc]  # _mine rules out None
+
+    # --- per service -------------------------------------------------------------------------
+
+    def rest_apis(self) -> list[Resource]:
+        # GetRestApis returns each API's tags, so no extra call is needed.
+        found = []
+        for page in self.clients("apigateway").get_paginator("get_rest_apis").paginate():
+            for api in page.get("items", []):
+                owner = owner_from_tags(api.get("tags"))
+                if self._mine(owner):
+                    found.append(Resource(KIND_REST_API, api.get("name", api["id"]), owner, api["id"]))
+        return found
+
+    def functions(self) -> list[Resource]:
+        lam = self.clients("lambda")
+        listed = (function for page in lam.get_paginator("list_functions").paginate()
+                  for function in page.get("Functions", []))
+        return [Resource(KIND_FUNCTION, function["FunctionName"], owner, function["FunctionName"])
+                for function, owner in self._owned(
+                    listed, lambda f: lam.list_tags(Resource=f["FunctionArn"]).get("Tags", {}))]
+
+    def log_groups(self, functions: list[Resource], apis: list[Resource]) -> list[Resource]:
+        logs = self.clients("logs")
+        parents = {f"{LAMBDA_LOG_PREFIX}{f.name}": f for f in functions}
+        api_parents = {f"{API_LOG_PREFIX}{a.ident}/": a for a in apis}
+        found = []
+        prefixes = [LAMBDA_LOG_PREFIX, *api_parents]
+        for prefix in prefixes:
+            paginator = logs.get_paginator("describe_log_groups")
+            listed = (group for page in paginator.paginate(logGroupNamePrefix=prefix)
+                      for group in page.get("logGroups", []))
+            for group, tags in self._with_tags(listed, lambda g: logs.list_tags_for_resource(
+                    resourceArn=_log_group_arn(g)).get("tags", {})):
+                resource = self._log_group(group["logGroupName"], tags, parents, api_parents)
+                if resource:
+                    found.append(resource)
+        return found
+
+    def _log_group(self, name: str, tags: dict[str, str], parents: dict[str, Resource],
+                   api_parents: dict[str, Resource]) -> Resource | None:
+        owner = owner_from_tags(tags)
+        if owner is not None:
+            return Resource(KIND_LOG_GROUP, name, owner, name) if self._mine(owner) else None
+        if tags.get(WORKSHOP_TAG_KEY) or tags.get(OWNER_TAG_KEY):
+            return None  # tagged, but not as ours: somebody else's
+        parent = parents.get(name)
+        if parent is None:
+            parent = next((api for prefix, api in api_parents.items() if name.startswith(prefix)),
+                          None)
+        if parent is None:
+            return None
+        return Resource(KIND_LOG_GROUP, name, parent.owner, name, parent=parent.ident,
+                        note=f"untagged; belongs to {parent.label} {parent.name}")
+
+    def roles(self) -> list[Resource]:
+        # ListRoles does not return tags, and the tagging API does not list IAM roles: ask each.
+        iam = self.clients("iam")
+        listed = (role for page in iam.get_paginator("list_roles").paginate()
+                  for role in page.get("Roles", [])
+                  # service-linked roles belong to AWS services
+                  if not role.get("Path", "/").startswith("/aws-service-role/"))
+        return [Resource(KIND_ROLE, role["RoleName"], owner, role["RoleName"])
+                for role, owner in self._owned(
+                    listed, lambda r: tags_from_list(_all_role_tags(iam, r["RoleName"])))]
+
+    def policies(self) -> list[Resource]:
+        iam = self.clients("iam")
+        listed = (policy for page in iam.get_paginator("list_policies").paginate(Scope="Local")
+                  for policy in page.get("Policies", []))
+        return [Resource(KIND_POLICY, policy["PolicyName"], owner, policy["Arn"])
+                for policy, owner in self._owned(listed, lambda p: tags_from_list(
+                    iam.list_policy_tags(PolicyArn=p["Arn"]).get("Tags", [])))]
+
+    def tables(self) -> list[Resource]:
+        dynamodb = self.clients("dynamodb")
+        statuses: dict[str, str] = {}
+
+        def read_tags(name: str) -> dict[str, str]:
+            table = dynamodb.describe_table(TableName=name)["Table"]
+            statuses[name] = table.get("TableStatus", "")
+            return tags_from_list(_all_table_tags(dynamodb, table["TableArn"]))
+
+        listed = (name for page in dynamodb.get_paginator("list_tables").paginate()
+                  for name in page.get("TableNames", []))
+        return [Resource(KIND_TABLE, name, owner, name,
+                         note="being deleted" if statuses[name] == "DELETING" else "")
+                for name, owner in self._owned(listed, read_tags)]
+
+    def budgets(self) -> list[Resource]:
+        budgets = self.clients("budgets")
+        account = self.clients.account_id
+        found = []
+        for page in budgets.get_paginator("describe_budgets").paginate(AccountId=account):
+            for budget in page.get("Budgets", []):
+                name = budget["BudgetName"]
+                match = _BUDGET_NAME.match(name)
+                if not match or not self._mine(match.group(1)):
+                    continue
+                arn = f"arn:{partition(self.clients.region)}:budgets::{account}:budget/{name}"
+                try:
+                    tags = tags_from_list(
+                        budgets.list_tags_for_resource(ResourceARN=arn).get("ResourceTags", []))
+                except (ClientError, NotImplementedError):
+                    tags = None  # tags not readable here: the exact name is the evidence
+                if tags:
+                    owner = owner_from_tags(tags)
+                    if owner != match.group(1) or not self._mine(owner):
+                        continue
+                    found.append(Resource(KIND_BUDGET, name, owner, name))
+                else:
+                    found.append(Resource(KIND_BUDGET, name, match.group(1), name,
+                                          note="no tags readable; matched by its exact name"))
+        return found
+
+
+def _log_group_arn(group: dict[str, Any]) -> str:
+    # DescribeLogGroups returns "arn" ending in ":*" and, newer, "logGroupArn" without it;
+    # ListTagsForResource wants the form without ":*".
+    arn = group.get("logGroupArn") or group["arn"]
+    return arn.removesuffix(":*")
+
+
+def _all_role_tags(iam: Any, role_name: str) -> list[dict[str, str]]:
+    tags, marker = [], None
+    while True:
+        kwargs = {"RoleName": role_name, **({"Marker": marker} if marker else {})}
+        page = iam.list_role_tags(**kwargs)
+        tags += page.get("Tags", [])
+        if not page.get("IsTruncated"):
+            return tags
+        marker = page["Marker"]
+
+
+def _all_table_tags(dynamodb: Any, arn: str) -> list[dict[str, str]]:
+    tags, token = [], None
+    while True:
+        kwargs = {"ResourceArn": arn, **({"NextToken": token} if token else {})}
+        page = dynamodb.list_tags_of_resource(**kwargs)
+        tags += page.get("Tags", [])
+        token = page.get("NextToken")
+        if not token:
+            return tags
+
+
+def discover(owner: str | None, *, clients: Clients | None = None,
+             include_budget: bool = False) -> list[Resource]:
+    """The workshop's resources of ``owner`` (None: of every owner), in deletion order."""
+    return Discovery(clients or Clients(), owner, include_budget=include_budget).all()
+
+
+def owners_in_account(clients: Clients | None = None) -> list[str]:
+    """Every learner who has at least one tagged workshop resource in this account and region."""
+    return sorted({resource.owner for resource in discover(None, clients=clients)})
