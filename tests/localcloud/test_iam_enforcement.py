@@ -614,3 +614,57 @@ def test_authorize_answers_for_any_principal(cloud: InProcessCloud):
     assert no.message == implicit(user_arn(name), "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:other")
     assert local_iam.identify("testing").is_root
     assert local_iam.authorize(local_iam.identify("testing"), "iam:DeleteUser", "*").allowed
+
+
+def test_a_roles_permissions_boundary_limits_its_sessions(cloud: InProcessCloud):
+    iam = cloud.client("iam")
+    name, client = new_user(cloud)
+    boundary = iam.create_policy(PolicyName=unique("boundary"),
+                                 PolicyDocument=document(allow("dynamodb:ListTables", "*")))["Policy"]["Arn"]
+    role = unique("bounded")
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": user_arn(name)}, "Action": "sts:AssumeRole"}]}
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust),
+                               PermissionsBoundary=boundary)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role, PolicyName="all", PolicyDocument=document(allow("dynamodb:*", "*")))
+    credentials = client("sts").assume_role(RoleArn=role_arn, RoleSessionName="bounded")["Credentials"]
+    session = clients_for(cloud, {"aws_access_key_id": credentials["AccessKeyId"],
+                                  "aws_secret_access_key": credentials["SecretAccessKey"],
+                                  "aws_session_token": credentials["SessionToken"]})
+
+    session("dynamodb").list_tables()
+    assert denied(lambda: session("dynamodb").describe_table(TableName="x"))[1] == "AccessDeniedException"
+
+
+def test_a_session_policy_narrows_the_session(cloud: InProcessCloud):
+    iam = cloud.client("iam")
+    name, client = new_user(cloud)
+    role = unique("narrowed")
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": user_arn(name)}, "Action": "sts:AssumeRole"}]}
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role, PolicyName="all", PolicyDocument=document(allow("dynamodb:*", "*")))
+    credentials = client("sts").assume_role(RoleArn=role_arn, RoleSessionName="narrow",
+                                            Policy=document(allow("dynamodb:ListTables", "*")))["Credentials"]
+    session = clients_for(cloud, {"aws_access_key_id": credentials["AccessKeyId"],
+                                  "aws_secret_access_key": credentials["SecretAccessKey"],
+                                  "aws_session_token": credentials["SessionToken"]})
+
+    session("dynamodb").list_tables()
+    assert denied(lambda: session("dynamodb").describe_table(TableName="x"))[1] == "AccessDeniedException"
+
+
+def test_get_function_on_a_tagged_function_also_needs_list_tags(cloud: InProcessCloud):
+    functions = f"arn:aws:lambda:*:{ACCOUNT}:function:*"
+    tagged, untagged = unique("tagged-fn"), unique("plain-fn")
+    lam = cloud.client("lambda")
+    for function, tags in ((tagged, {"owner": "ada"}), (untagged, {})):
+        lam.create_function(FunctionName=function, Runtime="python3.11", Role=_function_role(cloud),
+                            Handler="app.handler", Code={"ZipFile": make_zip(ECHO)}, Tags=tags)
+    name, only_get = new_user(cloud, allow("lambda:GetFunction", functions))
+    _, get_and_list = new_user(cloud, allow(["lambda:GetFunction", "lambda:ListTags"], functions))
+
+    assert only_get("lambda").get_function(FunctionName=untagged)["Configuration"]["FunctionName"] == untagged
+    assert denied(lambda: only_get("lambda").get_function(FunctionName=tagged))[2] == implicit(
+        user_arn(name), "lambda:ListTags", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{tagged}")
+    assert get_and_list("lambda").get_function(FunctionName=tagged)["Tags"] == {"owner": "ada"}

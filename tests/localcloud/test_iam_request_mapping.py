@@ -143,9 +143,11 @@ def test_lambda(operation: str, params: dict, expected: list):
 def test_create_function_also_needs_pass_role_to_lambda():
     call = mapped("lambda", "create_function", FunctionName="inventory-ada-api", Runtime="python3.11", Role=ROLE,
                   Handler="lambda_function.lambda_handler", Code={"ZipFile": b"zip"}, Tags={"owner": "ada"})
+    tag_keys = {"aws:requesttag/owner": ["ada"], "aws:tagkeys": ["owner"]}
 
     assert call.checks == [
-        Check("lambda:CreateFunction", FUNCTION, {"aws:requesttag/owner": ["ada"], "aws:tagkeys": ["owner"]}),
+        Check("lambda:CreateFunction", FUNCTION, tag_keys),
+        Check("lambda:TagResource", FUNCTION, tag_keys),
         Check("iam:PassRole", ROLE, {"iam:passedtoservice": ["lambda.amazonaws.com"]}),
     ]
     assert call.function_role == ROLE
@@ -285,3 +287,16 @@ def test_requests_the_mapping_cannot_read_still_map_to_something_checkable():
 
     assert pairs(api_call("dynamodb", garbage)) == [("dynamodb:GetItem", "*")]
     assert pairs(api_call("lambda", unknown_route)) == [("lambda:Unknown", "*")]
+
+
+def test_tag_on_create_needs_the_tag_permission_too():
+    role = mapped("iam", "create_role", RoleName="inventory-ada-role", AssumeRolePolicyDocument="{}",
+                  Tags=[{"Key": "owner", "Value": "ada"}])
+    untagged = mapped("iam", "create_role", RoleName="inventory-ada-role", AssumeRolePolicyDocument="{}")
+    function = mapped("lambda", "create_function", FunctionName="inventory-ada-api", Runtime="python3.11",
+                      Role=ROLE, Handler="h.h", Code={"ZipFile": b"zip"}, Tags={"owner": "ada"})
+
+    assert pairs(role) == [("iam:CreateRole", ROLE), ("iam:TagRole", ROLE)]
+    assert pairs(untagged) == [("iam:CreateRole", ROLE)]
+    assert pairs(function) == [("lambda:CreateFunction", FUNCTION), ("lambda:TagResource", FUNCTION),
+                               ("iam:PassRole", ROLE)]
