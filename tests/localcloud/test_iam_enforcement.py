@@ -450,7 +450,9 @@ def test_execution_role_credentials_identify_the_function_session(cloud: InProce
         local_iam.identify(env["AWS_ACCESS_KEY_ID"], "another-token")
 
 
-def test_without_logs_permissions_the_function_runs_but_writes_no_logs(cloud: InProcessCloud):
+def test_without_logs_permissions_the_function_runs_but_writes_no_logs(
+    cloud: InProcessCloud, caplog: pytest.LogCaptureFixture
+):
     iam = cloud.client("iam")
     role = unique("silent-role")
     role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
@@ -462,9 +464,12 @@ def test_without_logs_permissions_the_function_runs_but_writes_no_logs(cloud: In
                                            Handler="app.handler", Code={"ZipFile": make_zip(printer)})
     logs = cloud.client("logs")
 
-    response, payload = cloud.invoke(function)
+    with caplog.at_level("WARNING", logger="workshop.localcloud.iam"):
+        response, payload = cloud.invoke(function)
     assert payload == 1 and "FunctionError" not in response
     assert logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{function}")["logGroups"] == []
+    # The local cloud's own log says why (AWS drops them silently).
+    assert f"cannot write the logs of {function}" in caplog.text and "logs:CreateLogGroup" in caplog.text
 
     # Once the group exists, CreateLogStream + PutLogEvents are enough.
     logs.create_log_group(logGroupName=f"/aws/lambda/{function}")

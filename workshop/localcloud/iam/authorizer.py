@@ -135,8 +135,11 @@ def _global_key(principal: Principal, key: str, region: str) -> object:
     return _UNKNOWN
 
 
-def authorize_check(principal: Principal, check: Check, region: str = config.REGION) -> Decision:
-    """Evaluate one :class:`Check` for ``principal``."""
+def authorize_check(
+    principal: Principal, check: Check, region: str = config.REGION, *, log_denial: bool = True
+) -> Decision:
+    """Evaluate one :class:`Check` for ``principal`` (a denial is logged unless ``log_denial``
+    is False, for callers that log it their own way)."""
     if principal.is_root:
         return Decision(True, False, principal.arn, check.action, check.resource)
     lookup = condition_keys(principal, check, region)
@@ -159,7 +162,7 @@ def authorize_check(principal: Principal, check: Check, region: str = config.REG
         action=check.action,
         resource=check.resource,
     )
-    if not decision.allowed:
+    if not decision.allowed and log_denial:
         log.info("IAM: denied %s", decision.message)
     return decision
 
