@@ -198,8 +198,11 @@ def find_role(account_id: str, role_arn_or_name: str) -> Any:
     """moto's Role for an ARN (any path) or a name; None when it does not exist."""
     backend = _iam(account_id)
     is_arn = role_arn_or_name.startswith("arn:")
+    name = role_arn_or_name.rsplit("/", 1)[-1] if is_arn else role_arn_or_name
+    # Compare the cheap name first (moto computes ``arn`` on every access), the ARN (which has
+    # the path) only for the role of that name.
     for role in list(backend.roles.values()):
-        if (role.arn if is_arn else role.name) == role_arn_or_name:
+        if role.name == name and (not is_arn or role.arn == role_arn_or_name):
             return role
     return None
 
