@@ -20,7 +20,11 @@ Resources, per service (Service Authorization Reference, "Resource types defined
 - CloudWatch Logs: the ARN AWS's own denials name, ``log-group:NAME:log-stream:`` for group
   actions and ``log-group:NAME:log-stream:STREAM`` for stream actions (so policies need the
   ``log-group:NAME:*`` form, as AWS's documentation tells you); ``DescribeLogGroups`` on
-  ``log-group::log-stream:``; tagging on the ARN in the request.
+  ``log-group::log-stream:``; tagging on the ARN in the request. (Denials recorded from AWS:
+  widdix/aws-cf-templates#308 "logs:CreateLogGroup on resource: ...:log-group:NAME:log-stream:",
+  hashicorp/terraform-provider-aws#8804 "logs:DescribeLogGroups is performed on
+  :log-group::log-stream:"; "CreateLogGroup with Tags. An additional permission
+  logs:TagResource is required", DataDog/cloudformation-template#61.)
 - API Gateway: ``apigateway:<HTTP method>`` on ``arn:aws:apigateway:R::<path>``.
 - STS: ``sts:AssumeRole`` on the role ARN (its trust policy is checked too).
 - Budgets: ``budgets:ModifyBudget`` / ``budgets:ViewBudget`` on
