@@ -673,3 +673,15 @@ def test_get_function_on_a_tagged_function_also_needs_list_tags(cloud: InProcess
     assert denied(lambda: only_get("lambda").get_function(FunctionName=tagged))[2] == implicit(
         user_arn(name), "lambda:ListTags", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{tagged}")
     assert get_and_list("lambda").get_function(FunctionName=tagged)["Tags"] == {"owner": "ada"}
+
+
+def test_iam_resource_tag_conditions_read_the_roles_tags(cloud: InProcessCloud):
+    iam = cloud.client("iam")
+    mine, theirs = unique("inventory-tagged"), unique("inventory-tagged")
+    for role, owner in ((mine, "ada"), (theirs, "bob")):
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
+                        Tags=[{"Key": "owner", "Value": owner}])
+    _, client = new_user(cloud, allow("iam:GetRole", "*", Condition={"StringEquals": {"iam:ResourceTag/owner": "ada"}}))
+
+    assert client("iam").get_role(RoleName=mine)["Role"]["RoleName"] == mine
+    assert denied(lambda: client("iam").get_role(RoleName=theirs))[:2] == (403, "AccessDenied")

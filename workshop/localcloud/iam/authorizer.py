@@ -75,12 +75,14 @@ def condition_keys(principal: Principal, check: Check, region: str = config.REGI
         nonlocal resource_tags, tags_of_principal
         if key in check.keys:
             return check.keys[key]
-        if key.startswith("aws:resourcetag/"):
+        service, _, rest = key.partition(":")
+        if rest.startswith("resourcetag/"):
+            # aws:ResourceTag/k, and the services' own forms (iam:ResourceTag/k ...).
             if check.resource == "*":
                 return None
             if resource_tags is None:
                 resource_tags = {k.lower(): v for k, v in tags_of(check.resource).items()}
-            value = resource_tags.get(key[len("aws:resourcetag/") :])
+            value = resource_tags.get(rest[len("resourcetag/") :])
             return None if value is None else [value]
         if key.startswith("aws:requesttag/") or key in _KNOWN_REQUEST_KEYS:
             return None
