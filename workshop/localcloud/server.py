@@ -132,14 +132,16 @@ class LocalCloudServer:
         )
         from werkzeug.serving import make_server
 
-        from workshop.localcloud import moto_seam
+        from workshop.localcloud import moto_seam, rules
         from workshop.localcloud.runtime import LambdaRuntime
 
         # One line per request from werkzeug would drown the useful messages (and cost time).
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.started_at = time.time()
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
-        app = _HealthAndMoto(self._dispatcher, self)
+        # AWS's refusals and limits in front of moto (workshop/localcloud/rules).
+        rules.install()
+        app = _HealthAndMoto(rules.RulesMiddleware(self._dispatcher), self)
 
         def endpoint_server(port: int) -> Any:
             try:
@@ -250,6 +252,9 @@ class LocalCloudServer:
             if self.state_dir is not None:
                 shutil.rmtree(self.runtime.work_dir, ignore_errors=True)
         moto_seam.uninstall()
+        from workshop.localcloud import rules
+
+        rules.uninstall()
         log.info("local cloud stopped")
 
 
