@@ -251,7 +251,11 @@ _saved: dict[str, Any] = {}
 
 def install() -> None:
     """Make moto size items by AWS's formula and limit, for puts and updates alike."""
-    from moto.dynamodb.exceptions import ItemSizeTooLarge, ItemSizeToUpdateTooLarge
+    from moto.dynamodb.exceptions import (
+        ItemSizeTooLarge,
+        ItemSizeToUpdateTooLarge,
+        MockValidationException,
+    )
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 
@@ -279,7 +283,8 @@ def install() -> None:
     original_update = DynamoDBBackend.update_item
 
     def update_item(backend: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        """An update whose result is over the limit changes nothing (nested values included)."""
+        """An update whose result DynamoDB could not store changes nothing: over the size
+        limit (nested values included), or a number out of range (``ADD`` / ``SET a = a + :v``)."""
         table = backend.get_table(table_name)
         hash_value, range_value = backend.get_keys_value(table, key)
         before = table.get_item(hash_value, range_value)
@@ -288,7 +293,13 @@ def install() -> None:
             item = original_update(backend, table_name, key, *args, **kwargs)
             if item is not None and _item_attrs_size(item.attrs) > MAX_ITEM_BYTES:
                 raise ItemSizeToUpdateTooLarge()
-        except ItemSizeToUpdateTooLarge:
+            if item is not None:
+                try:
+                    for value in item.attrs.values():
+                        _check_stored_numbers(value)
+                except DynamoDBValidationError as error:
+                    raise MockValidationException(str(error)) from None
+        except (ItemSizeToUpdateTooLarge, MockValidationException):
             current = table.get_item(hash_value, range_value)
             if saved_attrs is not None and current is not None:
                 current.attrs = saved_attrs
@@ -312,6 +323,27 @@ def uninstall() -> None:
     LimitedSizeDict.__setitem__ = _saved["setitem"]  # type: ignore[method-assign]
     DynamoDBBackend.update_item = _saved["update_item"]  # type: ignore[method-assign]
     _saved.clear()
+
+
+def _check_stored_numbers(value: Any) -> None:
+    """Raise DynamoDBValidationError for a number in a stored value DynamoDB cannot hold."""
+    if hasattr(value, "type") and hasattr(value, "value"):
+        kind, inner = value.type, value.value
+    elif isinstance(value, dict) and len(value) == 1:
+        (kind, inner), = value.items()
+    else:
+        return
+    if kind == "N":
+        check_number(str(inner))
+    elif kind == "NS":
+        for number in inner:
+            check_number(str(number))
+    elif kind == "L":
+        for element in inner:
+            _check_stored_numbers(element)
+    elif kind == "M":
+        for element in inner.values():
+            _check_stored_numbers(element)
 
 
 def _any_size(value: Any) -> int:
