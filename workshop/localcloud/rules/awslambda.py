@@ -57,6 +57,20 @@ def runtime_error(runtime: Any) -> Answer | None:
     return lambda_error("InvalidParameterValueException", message, 400)
 
 
+def payload_problem(payload: bytes) -> str | None:
+    """Why Lambda cannot parse an Invoke payload as JSON (UTF-8 text), or None. An empty
+    payload is fine: the function receives ``{}``."""
+    if not payload.strip():
+        return None
+    try:
+        json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "Could not parse request body into json: the payload is not UTF-8 text"
+    except ValueError as error:
+        return f"Could not parse request body into json: {error}"
+    return None
+
+
 def lambda_error(code: str, message: str, status: int) -> Answer:
     """Lambda's error body: ``{"Type": "User", "Message": ...}``."""
     return rest_json_error(code, message, status, message_key="Message", Type="User")
@@ -71,6 +85,9 @@ def handle(app: WsgiApp, environ: dict[str, Any]) -> Answer:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_INVOKE_PAYLOAD_BYTES:
             return lambda_error("RequestEntityTooLargeException", PAYLOAD_TOO_LARGE, 413)
+        problem = payload_problem(read_body(environ))
+        if problem:
+            return lambda_error("InvalidRequestContentException", problem, 400)
     if (method == "POST" and _FUNCTIONS.match(path)) or (
         method == "PUT" and _CONFIGURATION.match(path)
     ):
