@@ -304,7 +304,8 @@ def json_type(value):
 
 def check_names_and_nesting(value, depth=0):
     """Refuse what DynamoDB refuses but boto3 does not check before sending:
-    empty or over-long attribute names and map keys, and deep nesting."""
+    empty or over-long attribute names and map keys, deep nesting, and text
+    that is not valid Unicode (JSON can carry a lone surrogate, "\\ud800")."""
     if depth > MAX_NESTING:
         raise too_deep()
     if isinstance(value, dict):
@@ -314,6 +315,20 @@ def check_names_and_nesting(value, depth=0):
     elif isinstance(value, list):
         for inner in value:
             check_names_and_nesting(inner, depth + 1)
+    elif isinstance(value, str):
+        check_unicode(value)
+
+
+def check_unicode(text):
+    """Text DynamoDB stores must be valid Unicode (UTF-8 encodable)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(
+            400,
+            "The request body contains text that is not valid Unicode "
+            "(a lone surrogate such as \\ud800); DynamoDB cannot store it.",
+        ) from None
 
 
 def too_deep():
@@ -327,6 +342,7 @@ def check_attribute_name(name):
     """An attribute name (or a map key) must be 1 byte to 64 KB long."""
     if not name:
         raise ApiError(400, "Attribute names must not be empty.")
+    check_unicode(name)
     if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         raise ApiError(400, f"Attribute name too long: at most {MAX_NAME_BYTES} bytes.")
 

@@ -40,9 +40,14 @@ def lambda_uri(name: str) -> str:
     )
 
 
-def proxy_result(status: int = 200, body: Any = "", **extra: Any) -> InvokeResult:
-    """An InvokeResult carrying a proxy response dict."""
-    return InvokeResult(payload=json.dumps({"statusCode": status, "body": body, **extra}).encode())
+def proxy_result(
+    status: int = 200, body: Any = "", *, duration_ms: float = 0.0, **extra: Any
+) -> InvokeResult:
+    """An InvokeResult carrying a proxy response dict (``extra``: more proxy response keys)."""
+    return InvokeResult(
+        payload=json.dumps({"statusCode": status, "body": body, **extra}).encode(),
+        duration_ms=duration_ms,
+    )
 
 
 @dataclass

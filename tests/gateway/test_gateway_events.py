@@ -100,7 +100,7 @@ def test_get_with_query_and_path_parameter(call: Call, invoker: FakeInvoker, api
         },
         "queryStringParameters": {"tag": "b", "q": "hello world", "flag": ""},
         "multiValueQueryStringParameters": {"tag": ["a", "b"], "q": ["hello world"], "flag": [""]},
-        "pathParameters": {"productId": "p+1"},
+        "pathParameters": {"productId": "p%2B1"},
         "stageVariables": {"fn": "gw-fn"},
         "requestContext": request_context(
             apis.shop, apis.shop_resources["/product/{productId}"], "/product/{productId}", "GET",

@@ -24,24 +24,43 @@ def test_minimal_response() -> None:
 
 
 def test_headers_and_multi_value_headers_are_merged() -> None:
-    # AWS: values from both are merged; for a name in both, only multiValueHeaders' values remain.
+    # AWS (localstack test_apigateway_lambda.snapshot.json, test_aws_proxy_response_payload_
+    # format_validation / "invoke-api-multi-headers-overwrite-casing"): a name in both keeps every
+    # value, multiValueHeaders' first, under the multiValueHeaders spelling.
     answer = parse({
         "statusCode": 200,
-        "headers": {"Content-Type": "text/plain", "X-A": "single", "x-b": "dropped", "X-Num": 5, "X-Bool": True, "X-None": None},
+        "headers": {"Content-Type": "text/plain", "X-A": "single", "x-b": "solo", "X-Num": 5, "X-Bool": True, "X-None": None},
         "multiValueHeaders": {"X-B": ["one", "two"], "Set-Cookie": ["a=1", "b=2"]},
         "body": "hi",
     })
     assert answer.headers == [
+        ("X-B", "one, two, solo"),
+        ("Set-Cookie", "a=1"),
+        ("Set-Cookie", "b=2"),
         ("Content-Type", "text/plain"),
         ("X-A", "single"),
         ("X-Num", "5"),
         ("X-Bool", "true"),
-        ("X-B", "one"),
-        ("X-B", "two"),
-        ("Set-Cookie", "a=1"),
-        ("Set-Cookie", "b=2"),
     ]
     assert answer.body == b"hi"
+
+
+@pytest.mark.parametrize(
+    "result",
+    [{}, {"headers": {"test-header": "value"}}, {"body": "x"}, {"statusCode": None}],
+)
+def test_a_response_without_status_code_is_200(result: dict) -> None:
+    # AWS (localstack test_apigateway_lambda.py::test_lambda_aws_proxy_response_format,
+    # "empty-response" and "only-headers", aws.validated): 200, body as given or empty.
+    answer = parse(result)
+    assert answer.status == 200
+    assert answer.body == result.get("body", "").encode()
+
+
+@pytest.mark.parametrize("key", ["wrongValue", "cookies", "StatusCode"])
+def test_an_unknown_top_level_key_is_malformed(key: str) -> None:
+    with pytest.raises(MalformedProxyResponse, match="unknown key"):
+        parse({"statusCode": 200, key: "value"})
 
 
 def test_connection_level_headers_from_the_function_are_dropped() -> None:
@@ -70,7 +89,6 @@ def test_base64_body_decoded_only_when_binary_allowed() -> None:
 @pytest.mark.parametrize(
     ("result", "message"),
     [
-        ({"body": "x"}, "statusCode must be an integer"),
         ({"statusCode": "two hundred"}, "statusCode must be an integer"),
         ({"statusCode": " 200"}, "statusCode must be an integer"),
         ({"statusCode": 200.0}, "statusCode must be an integer"),

@@ -41,7 +41,7 @@ def test_split_invoke_path(path: str, expected: InvokePath | None) -> None:
         ("/health", "/healthz", None),
         ("/health", "/", None),
         ("/product/{productId}", "/product/p-1", ((2, 1), {"productId": "p-1"})),
-        ("/product/{productId}", "/product/a%2Bb%20c", ((2, 1), {"productId": "a+b c"})),
+        ("/product/{productId}", "/product/a%2Bb%20c", ((2, 1), {"productId": "a%2Bb c"})),
         ("/product/{productId}", "/product", None),
         ("/product/{productId}", "/product/1/2", None),
         ("/{proxy+}", "/a/b/c", ((0,), {"proxy": "a/b/c"})),

@@ -51,8 +51,8 @@ def handler(event, context):
         kind = event["pathParameters"]["kind"]
         if kind == "string":
             return "just a string, not a proxy response"
-        if kind == "no-status":
-            return {{"body": "no statusCode here"}}
+        if kind == "unknown-key":
+            return {{"statusCode": 200, "wrongValue": "not a proxy response key"}}
         if kind == "dict-body":
             return {{"statusCode": 200, "body": {{"not": "a string"}}}}
         raise RuntimeError("unknown malformed kind " + kind)
@@ -263,10 +263,10 @@ def test_a_handler_that_raises_answers_502_and_its_log_holds_the_traceback(live_
     assert traceback_lines[-1].strip() == f'raise ValueError("{BOOM_MARKER}")'
 
 
-@pytest.mark.parametrize("kind", ["string", "no-status", "dict-body"])
+@pytest.mark.parametrize("kind", ["string", "unknown-key", "dict-body"])
 def test_a_malformed_proxy_response_answers_502(live_api, http, kind):
-    # GIVEN a handler that returns a plain string / a dict without statusCode / a dict whose
-    # body is not a string
+    # GIVEN a handler that returns a plain string / a dict with a key proxy responses lack / a
+    # dict whose body is not a string
     # WHEN it is called through the gateway
     response = http.get(live_api.url(f"/malformed/{kind}"), timeout=HTTP_TIMEOUT_S)
 

@@ -141,9 +141,38 @@ def test_product_id_of_exactly_2048_bytes_is_accepted(api, table):
     assert stored(table, "k" * 2048) == {"productId": "k" * 2048}
 
 
-def test_post_lone_surrogate_product_id_is_400(api, table):
-    reply = api.request("POST", "/product", body='{"productId": "\\ud800"}')
-    assert (reply.status, reply.json) == (400, {"message": "productId must be valid Unicode text."})
+NOT_UNICODE = (
+    "The request body contains text that is not valid Unicode "
+    "(a lone surrogate such as \\ud800); DynamoDB cannot store it."
+)
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("POST", '{"productId": "\\ud800"}'),
+        ("POST", '{"productId": "p-1", "name": "lamp \\udfff"}'),
+        ("POST", '{"productId": "p-1", "tags": ["ok", ["\\ud800x"]]}'),
+        ("POST", '{"productId": "p-1", "dims": {"\\ud800": 1}}'),
+        ("POST", '{"productId": "p-1", "\\udc00name": "x"}'),
+        ("PATCH", '{"productId": "p-1", "updateKey": "name", "updateValue": "\\ud800"}'),
+        ("PATCH", '{"productId": "p-1", "updateKey": "name", "updateValue": {"a": ["\\ud800"]}}'),
+        ("DELETE", '{"productId": "\\ud83d"}'),
+    ],
+)
+def test_lone_surrogate_anywhere_in_a_body_is_400(api, table, method, body):
+    # GIVEN JSON text that escapes half of a UTF-16 pair (valid JSON, not valid Unicode)
+    # WHEN it is sent anywhere in a body THEN 400, as DynamoDB refuses such text, and nothing is saved
+    reply = api.request(method, "/product", body=body)
+    assert (reply.status, reply.json) == (400, {"message": NOT_UNICODE})
+    assert table.scan()["Items"] == []
+
+
+def test_a_paired_surrogate_escape_is_ordinary_text(api, table):
+    # "\ud83d\ude00" is one character (😀) written as a UTF-16 pair: valid Unicode.
+    reply = api.request("POST", "/product", body='{"productId": "p-\\ud83d\\ude00"}')
+    assert reply.status == 201
+    assert stored(table, "p-😀") == {"productId": "p-😀"}
 
 
 def test_post_body_as_object_instead_of_string_is_400_with_a_hint(api, table):

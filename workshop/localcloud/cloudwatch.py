@@ -30,6 +30,30 @@ from typing import Any
 _LOGS_LOCK = threading.RLock()
 
 
+#: CloudWatch Logs counts an event as its UTF-8 message plus 26 bytes, and Lambda's log
+#: events stay within 256 KB: a longer line arrives as consecutive events of at most
+#: 262,144 - 26 = 262,118 bytes (observed on AWS: a long line split at 2**18 - 26,
+#: https://stackoverflow.com/questions/77175643).
+MAX_LAMBDA_LOG_EVENT_BYTES = 256 * 1024 - 26
+
+
+def split_log_message(message: str, limit: int = MAX_LAMBDA_LOG_EVENT_BYTES) -> list[str]:
+    """``message`` as the log events Lambda writes for it: pieces of at most ``limit`` UTF-8
+    bytes, cut between characters, in order."""
+    data = message.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return [message]
+    pieces: list[str] = []
+    start = 0
+    while start < len(data):
+        end = min(start + limit, len(data))
+        while end < len(data) and (data[end] & 0xC0) == 0x80:  # never split a character
+            end -= 1
+        pieces.append(data[start:end].decode("utf-8", "surrogatepass"))
+        start = end
+    return pieces
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workshop.localcloud.cloudwatch import LambdaLogStream, ReportLine, now_ms
+from workshop.localcloud.cloudwatch import LambdaLogStream, ReportLine, now_ms, split_log_message
 from workshop.localcloud.invoke import UNHANDLED, FunctionNotFoundError, InvokeResult
 from workshop.localcloud.worker import error_log_line
 from workshop.localcloud.workers import (
@@ -449,6 +449,24 @@ def _role_may_write_logs(config: FunctionConfig) -> Any:
         )
 
     return may_write
+def exit_reason(returncode: int | None) -> str:
+    """How Lambda reports an execution environment whose process ended during a request.
+
+    ``sys.exit()`` (status 0) ends it without an error: "Runtime exited without providing a
+    reason" (AWS Lambda developer guide, "Troubleshoot invocation issues" and the log samples of
+    "Lambda function logging"); any other status, or a signal, is an error with that status.
+    """
+    if returncode == 0 or returncode is None:
+        return "Runtime exited without providing a reason"
+    if returncode < 0:
+        import signal
+
+        try:
+            name = signal.Signals(-returncode).name.removeprefix("SIG").lower()
+        except ValueError:
+            name = str(-returncode)
+        return f"Runtime exited with error: signal: {'killed' if name == 'kill' else name}"
+    return f"Runtime exited with error: exit status {returncode}"
 
 
 class InvalidCodeError(Exception):
@@ -481,7 +499,8 @@ class _Invocation:
         # CloudWatch rejects a batch that is not in chronological order; the wall clock may
         # step back (NTP), so never go below the previous event's time.
         stamp = max(now_ms(), self._pending[-1][0]) if self._pending else now_ms()
-        self._pending.append((stamp, message))
+        for piece in split_log_message(message):  # Lambda's events stay within 256 KB
+            self._pending.append((stamp, piece))
         self._lines.append(message)
 
     def _flush(self) -> None:
@@ -569,8 +588,7 @@ class _Invocation:
         except WorkerExited as exited:
             return {
                 "errorType": "Runtime.ExitError",
-                "errorMessage": f"RequestId: {self.request_id} Error: Runtime exited with error: "
-                f"exit status {exited.returncode}",
+                "errorMessage": f"RequestId: {self.request_id} Error: {exit_reason(exited.returncode)}",
             }
         error = message.get("error")
         if error:
@@ -621,10 +639,7 @@ class _Invocation:
     def _exited(self, exited: WorkerExited, started: float, init_ms: float | None) -> InvokeResult:
         self.keep_environment = False
         duration_ms = (time.perf_counter() - started) * 1000
-        message = (
-            f"RequestId: {self.request_id} Error: Runtime exited with error: "
-            f"exit status {exited.returncode}"
-        )
+        message = f"RequestId: {self.request_id} Error: {exit_reason(exited.returncode)}"
         self._log(message)
         self._log("Runtime.ExitError")
         self._finish(duration_ms, init_ms, 0, status="error")

@@ -132,7 +132,7 @@ class LocalCloudServer:
         )
         from werkzeug.serving import make_server
 
-        from workshop.localcloud import moto_seam
+        from workshop.localcloud import moto_seam, rules
         from workshop.localcloud.runtime import LambdaRuntime
 
         # One line per request from werkzeug would drown the useful messages (and cost time).
@@ -141,7 +141,9 @@ class LocalCloudServer:
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
         from workshop.localcloud.iam import IamEnforcer  # IAM enforced before moto sees a request
 
-        app = _HealthAndMoto(IamEnforcer(self._dispatcher), self)
+        # AWS's refusals and limits in front of moto (workshop/localcloud/rules), behind IAM.
+        rules.install()
+        app = _HealthAndMoto(IamEnforcer(rules.RulesMiddleware(self._dispatcher)), self)
 
         def endpoint_server(port: int) -> Any:
             try:
@@ -252,6 +254,9 @@ class LocalCloudServer:
             if self.state_dir is not None:
                 shutil.rmtree(self.runtime.work_dir, ignore_errors=True)
         moto_seam.uninstall()
+        from workshop.localcloud import rules
+
+        rules.uninstall()
         log.info("local cloud stopped")
 
 

@@ -34,6 +34,7 @@ from workshop.localcloud.gateway.responses import (
     DEFAULT_INTEGRATION_TIMEOUT_MS,
     ENDPOINT_TIMED_OUT,
     INTERNAL_SERVER_ERROR,
+    MAX_LAMBDA_REQUEST_BYTES,
     MAX_LAMBDA_RESPONSE_BYTES,
     MAX_REQUEST_BODY_BYTES,
     MISSING_AUTHENTICATION_TOKEN,
@@ -63,6 +64,12 @@ _FUNCTION_ARN = re.compile(
     r"^arn:aws[\w-]*:lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:[^:]+(:[^:]+)?$"
 )
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
+
+
+def _trace_id(request: GatewayRequest, stamp: RequestStamp) -> str:
+    """``X-Amzn-Trace-Id`` of a proxy response: the caller's, when it sent one, else the one
+    API Gateway started for the request (the same the function saw in its event)."""
+    return request.header("X-Amzn-Trace-Id") or stamp.trace_id
 
 
 class IntegrationConfigError(RuntimeError):
@@ -200,7 +207,8 @@ class ExecuteApiGateway:
         if kind == "MOCK":
             return self._mock(request, route)
         if kind == "AWS_PROXY":
-            return self._aws_proxy(request, route, stamp, where.resource_path)
+            status, headers, body = self._aws_proxy(request, route, stamp, where.resource_path)
+            return status, headers + [("X-Amzn-Trace-Id", _trace_id(request, stamp))], body
         return self._config_error(
             request,
             f"integration type {kind or '(none)'} is not served by the local gateway "
@@ -218,6 +226,14 @@ class ExecuteApiGateway:
         self, request: GatewayRequest, route: RouteMatch, stamp: RequestStamp, stage_path: str
     ) -> tuple[int, Headers, bytes]:
         stage_variables = dict(route.stage.variables or {})
+        integration_method = str(getattr(route.integration, "http_method", None) or "").upper()
+        if integration_method != "POST":
+            # Lambda is called with POST; any other integrationHttpMethod fails on every call.
+            return self._config_error(
+                request,
+                f"integrationHttpMethod is {integration_method or '(none)'}: a Lambda proxy "
+                "integration must use POST",
+            )
         try:
             target = function_target(route.integration.uri, stage_variables)
         except IntegrationConfigError as error:
@@ -262,6 +278,13 @@ class ExecuteApiGateway:
             request, route, stamp, account_id=self.account_id, stage_path=stage_path
         )
         payload = json.dumps(event).encode("utf-8")
+        if len(payload) > MAX_LAMBDA_REQUEST_BYTES:
+            # Lambda refuses the event (RequestEntityTooLargeException); the function never runs.
+            log.warning(
+                "%s %s: the event is %d bytes, over Lambda's 6 MB request limit -> 413",
+                request.method, request.path, len(payload),
+            )
+            return self._error(REQUEST_TOO_LARGE)
         timeout_ms = integration_timeout_ms(route.integration)
         function_timeout_ms = float(getattr(function, "timeout", 3) or 3) * 1000
         try:

@@ -17,6 +17,13 @@ from typing import Any
 from workshop.localcloud.gateway.messages import GatewayRequest
 from workshop.localcloud.gateway.routes import RouteMatch
 
+#: Headers API Gateway hands the function under its own spelling, whatever the client sent
+#: (localstack/localstack tests/aws/services/apigateway/test_apigateway_lambda.snapshot.json,
+#: test_lambda_aws_proxy_integration: a "user-Agent" request arrives as "User-Agent").
+_AWS_SPELLING = {"authorization": "Authorization", "user-agent": "User-Agent"}
+#: Connection-level headers API Gateway does not pass to the function.
+_NOT_PASSED = {"connection", "content-length"}
+
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -151,9 +158,15 @@ class ProxyEventBuilder:
         """The caller's headers plus the ones API Gateway adds on the way to the function.
 
         API Gateway appends the caller's address to ``X-Forwarded-For`` and sets
-        ``X-Forwarded-Port``, ``X-Forwarded-Proto`` and an ``X-Amzn-Trace-Id``.
+        ``X-Forwarded-Port``, ``X-Forwarded-Proto`` and an ``X-Amzn-Trace-Id``; it drops
+        ``Connection`` and ``Content-Length`` and spells ``Authorization`` and ``User-Agent`` its
+        own way.
         """
-        headers = list(request.headers)
+        headers = [
+            (_AWS_SPELLING.get(name.lower(), name), value)
+            for name, value in request.headers
+            if name.lower() not in _NOT_PASSED
+        ]
         forwarded_for = _last(headers, "X-Forwarded-For")
         host = _last(headers, "Host") or ""
         port = host.rpartition(":")[2] if ":" in host else "80"

@@ -12,6 +12,9 @@ from workshop.localcloud.gateway.messages import Headers
 
 #: API Gateway REST APIs refuse request payloads over 10 MB ("API Gateway quotas").
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024
+#: A synchronous Lambda invocation takes an event of at most 6 MB = 6,291,456 bytes
+#: ("Lambda quotas"); API Gateway answers 413 "Request Too Long" for a larger one.
+MAX_LAMBDA_REQUEST_BYTES = 6_291_456
 #: A synchronous Lambda invocation returns at most 6 MB ("Lambda quotas").
 MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024
 #: The default and maximum integration timeout of a REST API: 29 seconds.
@@ -67,9 +70,19 @@ class ProxyResponse:
     body: bytes
 
 
+#: The keys of a REST API Lambda proxy response; any other top-level key makes the response
+#: malformed (502). Source: localstack/localstack
+#: tests/aws/services/apigateway/test_apigateway_lambda.snapshot.json,
+#: test_aws_proxy_response_payload_format_validation / "invoke-api-wrong-format".
+PROXY_RESPONSE_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
+
+
 def _status_code(value: object) -> int:
-    """``statusCode`` as an int. REST APIs take ``201`` and ``"201"`` alike; ``201.0``, ``true``
-    or a missing code is a malformed proxy response (502)."""
+    """``statusCode`` as an int. REST APIs take ``201`` and ``"201"`` alike, and a response
+    without one (``{}``, or only ``headers``) as 200; ``201.0`` or ``true`` is a malformed proxy
+    response (502)."""
+    if value is None:
+        return 200
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -80,11 +93,12 @@ def _status_code(value: object) -> int:
 def parse_proxy_response(payload: bytes, *, binary_allowed: bool) -> ProxyResponse:
     """Map a Lambda proxy integration result to HTTP, the way API Gateway REST APIs do.
 
-    The result must be a JSON object with an integer ``statusCode`` (API Gateway also accepts
-    the integer written as a string, ``"201"``); ``headers`` (name -> value)
-    and ``multiValueHeaders`` (name -> list) are optional and merged, and where a name appears in
-    both only the ``multiValueHeaders`` values are kept; ``body`` must be a string (or absent);
-    ``isBase64Encoded`` a boolean. Anything else raises :class:`MalformedProxyResponse` (502).
+    The result must be a JSON object with only the keys of :data:`PROXY_RESPONSE_KEYS`; an
+    integer ``statusCode`` (also accepted written as a string, ``"201"``; 200 when absent);
+    ``headers`` (name -> value) and ``multiValueHeaders`` (name -> list) are optional and merged:
+    a name in both keeps every value, the ``multiValueHeaders`` ones first and that spelling of
+    the name; ``body`` must be a string (or absent); ``isBase64Encoded`` a boolean. Anything else
+    raises :class:`MalformedProxyResponse` (502).
 
     A base64 body is decoded to bytes only when ``binary_allowed`` (the request's Accept header
     matches one of the API's binaryMediaTypes); otherwise the caller gets the base64 text, as on
@@ -98,6 +112,9 @@ def parse_proxy_response(payload: bytes, *, binary_allowed: bool) -> ProxyRespon
         raise MalformedProxyResponse(
             f"the result is a JSON {type(result).__name__}, not an object with statusCode and body"
         )
+    unknown = sorted(str(key) for key in result if key not in PROXY_RESPONSE_KEYS)
+    if unknown:
+        raise MalformedProxyResponse(f"unknown key(s) {', '.join(unknown)} in the proxy response")
 
     status = _status_code(result.get("statusCode"))
     if not 100 <= status <= 599:
@@ -130,24 +147,34 @@ def parse_proxy_response(payload: bytes, *, binary_allowed: bool) -> ProxyRespon
 
 
 def _merge_headers(single: Any, multi: Any) -> Headers:
+    """``multiValueHeaders`` first, then ``headers``; a name in both gets all its values, under
+    the ``multiValueHeaders`` spelling (``tesT-Multi: value-multi, value-solo``)."""
     if single is not None and not isinstance(single, dict):
         raise MalformedProxyResponse("headers must be an object of name -> value")
     if multi is not None and not isinstance(multi, dict):
         raise MalformedProxyResponse("multiValueHeaders must be an object of name -> list")
-    merged: Headers = []
-    multi = multi or {}
-    multi_names = {str(name).lower() for name in multi}
-    for name, value in (single or {}).items():
-        if str(name).lower() in multi_names or value is None:
+    values: dict[str, tuple[str, list[str]]] = {}  # lower-case name -> (spelling, values)
+    for name, listed in (multi or {}).items():
+        if listed is None:
             continue
-        merged.append((str(name), _header_text(name, value)))
-    for name, values in multi.items():
-        if values is None:
-            continue
-        if not isinstance(values, list):
+        if not isinstance(listed, list):
             raise MalformedProxyResponse(f"multiValueHeaders[{name!r}] must be a list")
-        merged.extend((str(name), _header_text(name, value)) for value in values if value is not None)
-    return [(name, value) for name, value in merged if name.lower() not in _HOP_BY_HOP]
+        entry = values.setdefault(str(name).lower(), (str(name), []))
+        entry[1].extend(_header_text(name, value) for value in listed if value is not None)
+    for name, value in (single or {}).items():
+        if value is None:
+            continue
+        entry = values.setdefault(str(name).lower(), (str(name), []))
+        entry[1].append(_header_text(name, value))
+    merged: Headers = []
+    for lower, (spelling, texts) in values.items():
+        if lower in _HOP_BY_HOP:
+            continue
+        if lower == "set-cookie":  # cookies are never folded into one line
+            merged.extend((spelling, text) for text in texts)
+        elif texts:
+            merged.append((spelling, ", ".join(texts)))
+    return merged
 
 
 def _header_text(name: Any, value: Any) -> str:

@@ -13,6 +13,7 @@ the requested stage exists.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,13 +40,14 @@ def split_invoke_path(path: str) -> InvokePath | None:
     """Split a local execute-api path; None when it names no API and stage.
 
     ``/abc/prod`` and ``/abc/prod/`` both reach the root resource, as
-    ``https://abc.execute-api.../prod`` and ``.../prod/`` do on AWS.
+    ``https://abc.execute-api.../prod`` and ``.../prod/`` do on AWS. Slashes right after the
+    stage collapse (``/prod//a`` is ``/a``); the rest of the path is kept as sent.
     """
     parts = (path[1:] if path.startswith("/") else path).split("/", 2)
     if len(parts) < 2 or not parts[0] or not parts[1]:
         return None
     rest = parts[2] if len(parts) == 3 else ""
-    return InvokePath(api_id=parts[0], stage=unquote(parts[1]), resource_path="/" + rest)
+    return InvokePath(api_id=parts[0], stage=unquote(parts[1]), resource_path="/" + rest.lstrip("/"))
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,10 @@ def match_template(template: str, raw_path: str) -> tuple[tuple[int, ...], dict[
     Returns (specificity score, decoded path parameters), or None. Literal segments beat
     ``{param}`` segments, which beat a greedy ``{name+}``: API Gateway picks the most specific
     resource, so ``/product/{id}`` wins over ``/{proxy+}`` for ``/product/7``. A greedy variable
-    needs at least one segment: ``/{proxy+}`` does not match the root ``/``. Path parameter values
-    arrive decoded (``%2B`` becomes ``+``), as API Gateway hands them to a REST proxy function.
+    needs at least one segment: ``/{proxy+}`` does not match the root ``/``; inside it a double
+    slash is kept (``a//b``). Path parameter values arrive percent-decoded except ``%2B``, which
+    stays encoded so the function can tell it from a ``+`` (API Gateway REST APIs; localstack
+    tests/aws/services/apigateway/test_apigateway_lambda.snapshot.json).
     """
     pattern = segments_of(template)
     segments = segments_of(raw_path)
@@ -94,17 +98,17 @@ def match_template(template: str, raw_path: str) -> tuple[tuple[int, ...], dict[
     parameters: dict[str, str] = {}
     for index, part in enumerate(pattern):
         if part.startswith("{") and part.endswith("+}"):
-            rest = segments[index:]
+            rest = _raw_rest(raw_path, index)
             if not rest or index != len(pattern) - 1:
                 return None
-            parameters[part[1:-2]] = unquote("/".join(rest))
+            parameters[part[1:-2]] = decode_path_parameter(rest)
             score.append(_GREEDY)
             return tuple(score), parameters
         if index >= len(segments):
             return None
         segment = segments[index]
         if part.startswith("{") and part.endswith("}"):
-            parameters[part[1:-1]] = unquote(segment)
+            parameters[part[1:-1]] = decode_path_parameter(segment)
             score.append(_PARAMETER)
         elif unquote(segment) == part:
             score.append(_LITERAL)
@@ -113,6 +117,21 @@ def match_template(template: str, raw_path: str) -> tuple[tuple[int, ...], dict[
     if len(pattern) != len(segments):
         return None
     return tuple(score), parameters
+
+
+def decode_path_parameter(raw: str) -> str:
+    """Percent-decode a path parameter as API Gateway does: everything but ``%2B``."""
+    return "%2B".join(unquote(piece) for piece in re.split("%2[Bb]", raw))
+
+
+def _raw_rest(raw_path: str, skip: int) -> str:
+    """The raw path after its first ``skip`` non-empty segments, inner empty segments kept
+    (``/a//b`` after 0 segments is ``a//b``); trailing slashes dropped."""
+    rest = raw_path.lstrip("/")
+    for _ in range(skip):
+        _, _, rest = rest.partition("/")
+        rest = rest.lstrip("/")
+    return rest.rstrip("/")
 
 
 class RouteMatcher:
@@ -133,24 +152,30 @@ class RouteMatcher:
             # AWS serves an API only through a stage created by a deployment.
             return RouteMiss(f"REST API {api_id!r} is not deployed to a stage {stage_name!r}")
 
-        best: tuple[tuple[int, ...], Any, str, dict[str, str]] | None = None
+        candidates: list[tuple[tuple[int, ...], Any, str, dict[str, str]]] = []
         for resource in deployed_resources(rest_api, stage.deployment_id):
             template = resource.get_path()
             matched = match_template(template, raw_path)
-            if matched is None:
-                continue
-            score, parameters = matched
-            if best is None or score > best[0]:
-                best = (score, resource, template, parameters)
-        if best is None:
+            if matched is not None:
+                candidates.append((matched[0], resource, template, matched[1]))
+        if not candidates:
             return RouteMiss(f"no resource matches {raw_path!r}")
 
-        _, resource, template, parameters = best
-        # The most specific resource is chosen first, then its method: a method that exists on a
-        # less specific resource (say ANY on /{proxy+}) does not catch it. A method defined for
-        # the exact verb wins over ANY on the same resource.
-        methods = resource.resource_methods
-        method = methods.get(http_method.upper()) or methods.get(ANY_METHOD)
+        # The most specific resource is chosen first, then its method (the exact verb wins over
+        # ANY). When it lacks the method, a greedy resource that matches the path and has it
+        # serves the request instead, as API Gateway does (/{proxy+} with ANY answers a POST to
+        # a /product that only has GET).
+        candidates.sort(key=lambda candidate: candidate[0], reverse=True)
+        _, resource, template, parameters = candidates[0]
+        method = _method_of(resource, http_method)
+        if method is None:
+            for _, other, other_template, other_parameters in candidates[1:]:
+                if not other_template.rstrip("/").endswith("+}"):
+                    continue
+                method = _method_of(other, http_method)
+                if method is not None:
+                    resource, template, parameters = other, other_template, other_parameters
+                    break
         if method is None:
             return RouteMiss(f"resource {template!r} has no {http_method.upper()} or ANY method")
         return RouteMatch(
@@ -161,3 +186,8 @@ class RouteMatcher:
             resource_path=template,
             path_parameters=parameters,
         )
+
+
+def _method_of(resource: Any, http_method: str) -> Any:
+    methods = resource.resource_methods
+    return methods.get(http_method.upper()) or methods.get(ANY_METHOD)
