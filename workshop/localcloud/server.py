@@ -30,6 +30,8 @@ from workshop.localcloud import config
 log = logging.getLogger("workshop.localcloud")
 
 HEALTH_PATH = "/_localcloud/health"
+#: A connection of the AWS endpoint that sends nothing for this long is closed.
+ENDPOINT_SOCKET_TIMEOUT_S = 60
 
 
 def configure_moto_environment() -> None:
@@ -40,6 +42,8 @@ def configure_moto_environment() -> None:
     - The account is fixed so ARNs in stored notebook outputs are the same everywhere.
     """
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    # moto's server would grant CORS to every origin; the endpoint grants none (http_guard).
+    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
     os.environ["MOTO_ACCOUNT_ID"] = config.ACCOUNT_ID
     os.environ.setdefault("AWS_DEFAULT_REGION", config.REGION)
     for key, value in config.FAKE_CREDENTIALS.items():
@@ -133,18 +137,22 @@ class LocalCloudServer:
         from werkzeug.serving import make_server
 
         from workshop.localcloud import moto_seam
+        from workshop.localcloud.http_guard import EndpointGuard, StrictRequestLine
         from workshop.localcloud.runtime import LambdaRuntime
 
         # One line per request from werkzeug would drown the useful messages (and cost time).
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.started_at = time.time()
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
-        app = _HealthAndMoto(self._dispatcher, self)
+        app = EndpointGuard(_HealthAndMoto(self._dispatcher, self))
+
+        class EndpointRequestHandler(StrictRequestLine, MotoRequestHandler):
+            timeout = ENDPOINT_SOCKET_TIMEOUT_S  # a body that never arrives frees its thread
 
         def endpoint_server(port: int) -> Any:
             try:
                 return make_server(
-                    self.host, port, app, threaded=True, request_handler=MotoRequestHandler
+                    self.host, port, app, threaded=True, request_handler=EndpointRequestHandler
                 )
             except SystemExit as exit_:
                 # werkzeug prints "Port N is in use" and exits instead of raising OSError.
