@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,6 +173,8 @@ class LambdaRuntime:
         self._pools: dict[tuple[str, str, str, str], _FunctionPool] = {}
         self._extract_lock = threading.Lock()
         self._closed = threading.Event()
+        # Every environment started, busy or idle, by worker pid: shutdown ends them all.
+        self._environments: weakref.WeakValueDictionary[int, Environment] = weakref.WeakValueDictionary()
         self._reaper = threading.Thread(target=self._reap_idle, name="lambda-reaper", daemon=True)
         self._reaper.start()
 
@@ -308,7 +311,9 @@ class LambdaRuntime:
             environment=self._environment_variables(config, task_root, stream.stream_name),
             fingerprint=config.fingerprint,
         )
-        return Environment(worker=WorkerProcess.spawn(spec), stream=stream, config=config)
+        environment = Environment(worker=WorkerProcess.spawn(spec), stream=stream, config=config)
+        self._environments[environment.worker.pid] = environment
+        return environment
 
     def _task_root(self, config: FunctionConfig) -> Path:
         """The function's zip extracted once per code version (AWS's ``/var/task``)."""
@@ -411,13 +416,17 @@ class LambdaRuntime:
         return sum(len(pool.idle) + pool.busy for pool in list(self._pools.values()))
 
     def shutdown(self) -> None:
-        """Kill every worker and remove the extracted code."""
+        """Kill every worker, busy ones included (their callers get Runtime.ExitError), with
+        everything they started, and remove the extracted code."""
         self._closed.set()
         for pool in list(self._pools.values()):
             with pool.condition:
                 idle, pool.idle = pool.idle, []
             for environment in idle:
                 environment.worker.close()
+        for environment in list(self._environments.values()):
+            if environment.worker.alive():
+                environment.worker.kill()
         if self._own_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 

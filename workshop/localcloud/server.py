@@ -288,6 +288,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--state-dir", type=Path, default=None)
     args = parser.parse_args(argv)
+    if os.name == "posix" and not config.is_scrubbed(os.environ):
+        # Started from a shell with the learner's AWS credentials, profile or other secrets:
+        # start again without them (a process's initial environment stays readable in
+        # /proc/<pid>/environ for its whole life, by the functions it runs too).
+        arguments = sys.argv[1:] if argv is None else argv
+        os.execve(
+            sys.executable,
+            [sys.executable, "-m", "workshop.localcloud", *arguments],
+            config.local_cloud_environment(os.environ),
+        )
 
     # jsonschema (pulled in by moto's API Gateway for OpenAPI imports) would spend a second
     # compiling an RFC 3987 grammar that only checks the rare "iri" string format; without the
@@ -306,6 +316,12 @@ def main(argv: list[str] | None = None) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     state_file = state_dir / config.STATE_FILE_NAME
 
+    from workshop.localcloud import process_tree
+
+    # Processes that execution environments leave behind come back to this process, which
+    # ends them (only in the dedicated process: a test process embedding the server keeps its
+    # own children to itself).
+    process_tree.become_subreaper()
     stop_requested = threading.Event()
 
     def request_stop(signum: int, frame: Any) -> None:
