@@ -125,17 +125,35 @@ def sweep_adopted(known_children: set[int]) -> list[int]:
     """In a subreaper: end (and reap) every child that is not in ``known_children``.
 
     Those are orphans of execution environments killed from outside. Call it with
-    :data:`spawn_lock` held so that a worker being started is not taken for one. Returns the
-    pids that were ended.
+    :data:`spawn_lock` held so that a worker being started is not taken for one. Never blocks
+    for long: a round finds the adopted children, kills their trees and reaps what died; what
+    a killed process orphans in the meantime is adopted here too and found by the next round.
+    Returns the pids that were ended.
     """
     if not _subreaper:
         return []
     me = os.getpid()
-    links = parent_links()
-    adopted = [pid for pid, parent in links.items() if parent == me and pid not in known_children]
-    for pid in adopted:
-        kill_tree(pid)
-    for pid in adopted:
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, 0)
-    return adopted
+    ended: list[int] = []
+    for _ in range(KILL_ROUNDS):
+        adopted = [
+            pid
+            for pid, parent in parent_links().items()
+            if parent == me and pid not in known_children
+        ]
+        living = [pid for pid in adopted if not _reap(pid)]
+        if not living:
+            break
+        for pid in living:
+            kill_tree(pid)
+        ended.extend(pid for pid in living if pid not in ended)
+        time.sleep(0.005)
+    return ended
+
+
+def _reap(pid: int) -> bool:
+    """Collect ``pid`` if it has ended; True when it is gone."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return done == pid
