@@ -26,6 +26,7 @@ invoke path by :mod:`workshop.localcloud.moto_seam` and handed to the gateway as
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import io
 import json
@@ -43,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workshop.localcloud.cloudwatch import LambdaLogStream, ReportLine, now_ms
+from workshop.localcloud.cloudwatch import MAX_EVENT_BYTES, LambdaLogStream, ReportLine, now_ms
 from workshop.localcloud.invoke import UNHANDLED, FunctionNotFoundError, InvokeResult
 from workshop.localcloud.worker import error_log_line
 from workshop.localcloud.workers import (
@@ -64,6 +65,10 @@ IDLE_TIMEOUT_S = 15 * 60.0
 MAX_ENVIRONMENTS_PER_FUNCTION = 10
 #: While a function runs, its log lines are flushed to CloudWatch at least this often.
 LOG_FLUSH_INTERVAL_S = 0.25
+#: ... or as soon as this many events wait.
+MAX_PENDING_LOG_EVENTS = 1000
+#: How much of an invocation's output is kept for the caller (moto_seam returns the last 4 KB).
+LOG_TAIL_CHARS = 16 * 1024
 
 _FUNCTION_ARN = re.compile(
     r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:"
@@ -448,7 +453,12 @@ class _Invocation:
         self.request_id = request_id
         self.keep_environment = True
         self._pending: list[tuple[int, str]] = []
-        self._lines: list[str] = []
+        # Only the tail of the output is kept for the caller (LogType=Tail shows 4 KB).
+        self._lines: collections.deque[str] = collections.deque()
+        self._lines_chars = 0
+        # The pieces of a line longer than the worker sends at once, at most one event's size.
+        self._partial: list[str] = []
+        self._partial_chars = 0
         self._last_flush = time.monotonic()
         self._called_at = time.perf_counter()
 
@@ -463,6 +473,28 @@ class _Invocation:
         stamp = max(now_ms(), self._pending[-1][0]) if self._pending else now_ms()
         self._pending.append((stamp, message))
         self._lines.append(message)
+        self._lines_chars += len(message) + 1
+        while self._lines_chars > LOG_TAIL_CHARS and len(self._lines) > 1:
+            self._lines_chars -= len(self._lines.popleft()) + 1
+        if len(self._pending) >= MAX_PENDING_LOG_EVENTS:
+            self._flush()  # a function printing fast must not pile events up in memory
+
+    def _receive_log(self, message: dict[str, Any]) -> None:
+        """A ``log`` message of the worker: one line, or a piece of a long one (``continued``).
+
+        A line is kept up to one event's size (cap_log_event cuts it exactly); the rest of a
+        longer line is dropped as it arrives, so a 50 MB line never sits in memory.
+        """
+        text = message["message"]
+        if message.get("continued") or self._partial:
+            room = max(MAX_EVENT_BYTES + 1 - self._partial_chars, 0)
+            self._partial.append(text[:room])
+            self._partial_chars += min(len(text), room)
+            if message.get("continued"):
+                return
+            text = "".join(self._partial)
+            self._partial, self._partial_chars = [], 0
+        self._log(text)
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
@@ -507,7 +539,7 @@ class _Invocation:
                     self._flush()
                     continue
                 if message["type"] == "log":
-                    self._log(message["message"])
+                    self._receive_log(message)
                 elif message["type"] == "result" and message.get("request_id") == self.request_id:
                     break
         except WorkerTimedOut:
@@ -537,7 +569,7 @@ class _Invocation:
             while True:
                 message = self.worker.next_message(deadline)
                 if message["type"] == "log":
-                    self._log(message["message"])  # module-level output, before START
+                    self._receive_log(message)  # module-level output, before START
                 elif message["type"] == "ready":
                     break
         except WorkerTimedOut:
@@ -622,7 +654,7 @@ class _Invocation:
         """Keep what a killed worker wrote before it died."""
         for message in self.worker.drain():
             if message["type"] == "log":
-                self._log(message["message"])
+                self._receive_log(message)
 
     def _finish(
         self, duration_ms: float, init_ms: float | None, max_memory_mb: int, status: str | None = None

@@ -49,6 +49,9 @@ except ImportError:  # pragma: no cover - Windows
 #: written shortly before the result travel with it in one write: one wake-up of the local
 #: cloud per invocation instead of one per line, which is most of a warm call's overhead.
 LOG_SEND_DELAY_S = 0.05
+#: A longer line travels in pieces of this many characters, so that neither side holds a
+#: huge line in one message (the local cloud keeps at most one log event's size of it).
+LOG_PIECE_CHARS = 64 * 1024
 
 
 class Channel:
@@ -114,11 +117,25 @@ class LogLineWriter(io.TextIOBase):
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        pieces: list[tuple[str, bool]] = []  # (text, continued: more of the same line follows)
         with self._lock:
             self._pending += text
             *lines, self._pending = self._pending.split("\n")
-        for line in lines:
-            self._channel.send({"type": "log", "message": line}, now=False)
+            for line in lines:
+                last = max(len(line) - 1, 0) // LOG_PIECE_CHARS * LOG_PIECE_CHARS
+                for start in range(0, last, LOG_PIECE_CHARS):
+                    pieces.append((line[start : start + LOG_PIECE_CHARS], True))
+                pieces.append((line[last:], False))
+            if len(self._pending) > LOG_PIECE_CHARS:  # a long line still being written
+                keep = len(self._pending) // LOG_PIECE_CHARS * LOG_PIECE_CHARS
+                for start in range(0, keep, LOG_PIECE_CHARS):
+                    pieces.append((self._pending[start : start + LOG_PIECE_CHARS], True))
+                self._pending = self._pending[keep:]
+        for piece, continued in pieces:
+            message = {"type": "log", "message": piece}
+            if continued:
+                message["continued"] = True
+            self._channel.send(message, now=False)
         return len(text)
 
     def flush(self) -> None:
