@@ -129,6 +129,9 @@ class LocalCloudServer:
 
     def start(self) -> None:
         configure_moto_environment()
+        from workshop.localcloud.moto_memory import stop_tracking_model_instances
+
+        stop_tracking_model_instances()
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
