@@ -201,3 +201,23 @@ def test_the_worker_sends_a_long_line_in_bounded_pieces_that_join_back(length):
     assert "".join(m["message"] for m in sent) == line
     assert all(len(m["message"]) <= worker.LOG_PIECE_CHARS for m in sent)
     assert [bool(m.get("continued")) for m in sent] == [True] * (len(sent) - 1) + [False]
+
+
+def test_moto_model_objects_are_freed_once_nothing_uses_them():
+    # moto keeps every model object in a class-level list for its dashboard; the local cloud
+    # turns that off, or a trimmed log event (or a deleted item) would never be freed
+    import gc
+    import weakref
+
+    from moto.logs.models import LogEvent
+
+    from workshop.localcloud.moto_memory import stop_tracking_model_instances
+
+    stop_tracking_model_instances()
+    event = LogEvent(0, {"timestamp": 1, "message": "bye"})
+    watcher = weakref.ref(event)
+    assert event.message == "bye" and event.timestamp == 1
+    del event
+    gc.collect()
+    assert watcher() is None
+    assert LogEvent.instances_tracked == []  # type: ignore[attr-defined]
