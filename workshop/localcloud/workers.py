@@ -171,9 +171,8 @@ class WorkerProcess:
         timeout and whenever an environment ends."""
         if self.process.poll() is None:
             process_tree.kill_tree(self.process.pid)
-        elif os.name == "posix" and not sys.platform.startswith("linux"):
-            # Already gone, and no supervisor ended its tree (Linux has one): what it left in
-            # its process group goes too.
+        elif os.name == "posix":
+            # Already gone: what it left in its process group goes too.
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
