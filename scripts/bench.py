@@ -22,6 +22,14 @@ integrations, a ``prod`` deployment — and measures:
 
 No assertions: it prints what it measured. ``--requests N`` sets the sample size. Whatever
 happens (an error, Ctrl-C, SIGTERM), the local cloud it started is stopped.
+
+``--load`` measures something else: the reference stack (built by ``scripts/deploy.py``'s code)
+under mixed CRUD — each client POSTs, GETs, PATCHes and DELETEs products of its own on a
+keep-alive connection — at 1, 4, 16 and 64 concurrent clients (``--levels``) for a fixed time
+each (``--duration``, after a ``--warmup`` at the highest level), and prints throughput, p50 /
+p99 latency, errors by kind (connection errors, timeouts, unexpected statuses) and the local
+cloud's resident memory before and after. A tool to run by hand, not a timed test:
+``python scripts/bench.py --load --duration 600 --levels 4`` is the 10-minute memory check.
 """
 
 from __future__ import annotations
@@ -303,7 +311,20 @@ def main(argv: list[str] | None = None) -> int:
         default=SOLUTION_LAMBDA_DIR,
         help="folder with lambda_function.py (and helpers) to benchmark; default: solutions/lambda",
     )
+    parser.add_argument("--load", action="store_true", help="mixed CRUD load instead (see above)")
+    parser.add_argument("--levels", type=lambda text: [int(n) for n in text.split(",")],
+                        default=list(LOAD_LEVELS), help="--load: client counts, e.g. 1,4,16,64")
+    parser.add_argument("--duration", type=float, default=20.0, help="--load: seconds per level")
+    parser.add_argument("--warmup", type=float, default=10.0, help="--load: warm-up seconds")
+    parser.add_argument("--timeout", type=float, default=60.0, help="--load: per-request timeout")
+    parser.add_argument("--new-connections", action="store_true",
+                        help="--load: open a new connection for every request (a burst of browsers)")
     args = parser.parse_args(argv)
+    if args.load:
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), raise_keyboard_interrupt)
+        return run_load(args.levels, args.duration, args.warmup, args.timeout, args.new_connections)
     count = max(args.requests, 20)
     clients = max(args.clients, 1)
 
@@ -444,6 +465,188 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * (width + 30))
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
+    return 0
+
+
+# -- bench.py --load: mixed CRUD under concurrency ---------------------------------------------
+
+LOAD_LEVELS = (1, 4, 16, 64)
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of ``pid`` in MB (Linux /proc; macOS ``ps``); None when unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    try:
+        import subprocess
+
+        answer = subprocess.run(["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True, timeout=5)
+        return int(answer.stdout.strip()) / 1024
+    except (OSError, ValueError):
+        return None
+
+
+def error_kind(error: BaseException | None, status: int | None, expected: int) -> str | None:
+    """How a request failed, for the "errors by kind" column; None when it did not."""
+    import requests
+
+    if error is None:
+        if status == expected:
+            return None
+        return f"HTTP {status}" if status is not None else "no answer"
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return "connect timeout"
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return "read timeout"
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return "connection error"
+    return type(error).__name__
+
+
+class CrudClient:
+    """One client: POST, GET, PATCH, DELETE of its own products, in a loop, on its own
+    keep-alive connection. Every request's latency and failure kind is recorded."""
+
+    def __init__(self, base_url: str, number: int, timeout_s: float, new_connections: bool = False) -> None:
+        import requests
+
+        self.new_connections = new_connections
+
+        self.http = requests.Session()
+        self.url = f"{base_url}/product"
+        self.prefix = f"load-{number}-{os.getpid()}"
+        self.timeout_s = timeout_s
+        self.latencies_ms: list[float] = []
+        self.errors: dict[str, int] = {}
+        self.count = 0
+
+    def _call(self, method: str, expected: int, **kwargs: object) -> None:
+        started = time.perf_counter()
+        status, error = None, None
+        try:
+            status = self.http.request(method, self.url, timeout=self.timeout_s, **kwargs).status_code
+        except Exception as raised:  # noqa: BLE001 - counted by kind
+            error = raised
+            self.http.close()  # a broken connection is not reused
+        self.latencies_ms.append((time.perf_counter() - started) * 1000)
+        if self.new_connections:
+            self.http.close()  # the next request opens a new connection, as a burst of browsers would
+        self.count += 1
+        kind = error_kind(error, status, expected)
+        if kind:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def run(self, stop_at: float) -> None:
+        round_number = 0
+        while time.monotonic() < stop_at:
+            product_id = f"{self.prefix}-{round_number}"
+            round_number += 1
+            self._call("POST", 201, json={"productId": product_id, "name": "Load chair", "price": 19.99})
+            self._call("GET", 200, params={"productId": product_id})
+            self._call("PATCH", 200, json={"productId": product_id, "updateKey": "price", "updateValue": 17.5})
+            self._call("DELETE", 200, json={"productId": product_id})
+
+
+def load_level(
+    base_url: str, clients: int, duration_s: float, timeout_s: float, new_connections: bool = False
+) -> dict:
+    """Run ``clients`` CRUD clients for ``duration_s`` seconds; throughput, p50/p99, errors."""
+    workers = [CrudClient(base_url, number, timeout_s, new_connections) for number in range(clients)]
+    barrier = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def run(client: CrudClient) -> None:
+        barrier.wait()
+        client.run(stop_at[0])
+
+    threads = [threading.Thread(target=run, args=(client,), daemon=True) for client in workers]
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.monotonic() + duration_s
+    started = time.perf_counter()
+    barrier.wait()
+    for thread in threads:
+        thread.join(timeout=duration_s + timeout_s + 30)
+    elapsed = time.perf_counter() - started
+    latencies = [ms for client in workers for ms in client.latencies_ms]
+    errors: dict[str, int] = {}
+    for client in workers:
+        for kind, count in client.errors.items():
+            errors[kind] = errors.get(kind, 0) + count
+        client.http.close()
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "seconds": elapsed,
+        "rps": len(latencies) / elapsed if elapsed else 0.0,
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p99": percentile(latencies, 0.99) if latencies else float("nan"),
+        "errors": errors,
+        "hung_clients": sum(thread.is_alive() for thread in threads),
+    }
+
+
+def run_load(
+    levels: list[int], duration_s: float, warmup_s: float, timeout_s: float, new_connections: bool = False
+) -> int:
+    """``--load``: the reference stack on a local cloud of its own, mixed CRUD at each level."""
+    os.environ.update(LOCAL_CREDENTIALS)
+    os.environ["AWS_DEFAULT_REGION"] = LOCAL_REGION
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ["AWS_CONFIG_FILE"] = os.devnull
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    os.environ["WORKSHOP_TARGET"] = "local"
+    os.environ.setdefault("WORKSHOP_OWNER", "bench")
+    state_dir = tempfile.mkdtemp(prefix="workshop-load-")
+    os.environ["WORKSHOP_STATE_DIR"] = state_dir
+    rows: list[dict] = []
+    rss: list[tuple[str, float | None]] = []
+    try:
+        info = lifecycle.start(endpoint_port=0, gateway_port=0, state_dir=state_dir)
+        os.environ["AWS_ENDPOINT_URL"] = info.endpoint
+        from workshop.deploy import deploy
+
+        stack = deploy(quiet=True)
+        base_url = stack["api_url"]
+        rss.append(("after start and deploy", rss_mb(info.pid)))
+        # Warm-up: environments started, code paths loaded, log group at its working size.
+        load_level(base_url, max(levels), warmup_s, timeout_s)
+        rss.append(("after warm-up", rss_mb(info.pid)))
+        for clients in levels:
+            rows.append(load_level(base_url, clients, duration_s, timeout_s, new_connections))
+            rss.append((f"after {clients} client(s)", rss_mb(info.pid)))
+    except KeyboardInterrupt:
+        print("interrupted: stopping the local cloud", file=sys.stderr)
+        return 130
+    finally:
+        lifecycle.stop(state_dir)
+        shutil.rmtree(state_dir, ignore_errors=True)
+    connections = "a new connection per request" if new_connections else "keep-alive connections"
+    print(f"Mixed CRUD load (POST, GET, PATCH, DELETE /product), {duration_s:g} s per level, {connections}, "
+          f"{os.cpu_count()} CPUs, load average {load_average()}")
+    print(f"{'clients':>7}  {'requests':>8}  {'req/s':>7}  {'p50 ms':>8}  {'p99 ms':>8}  errors by kind")
+    for row in rows:
+        errors = ", ".join(f"{kind}: {count}" for kind, count in sorted(row["errors"].items())) or "none"
+        if row["hung_clients"]:
+            errors += f"; {row['hung_clients']} client(s) still waiting at the end"
+        print(f"{row['clients']:>7}  {row['requests']:>8}  {row['rps']:>7.1f}  {row['p50']:>8.1f}  "
+              f"{row['p99']:>8.1f}  {errors}")
+    connection_errors = sum(
+        count for row in rows for kind, count in row["errors"].items() if "connect" in kind
+    )
+    print(f"connection errors, all levels: {connection_errors}")
+    print("local cloud RSS:")
+    for label, value in rss:
+        print(f"  {label:<24} {'n/a' if value is None else f'{value:7.1f} MB'}")
+    warm = dict(rss).get("after warm-up")
+    last = rss[-1][1] if rss else None
+    if warm is not None and last is not None:
+        print(f"  growth after warm-up     {last - warm:+7.1f} MB   (target <= 20 MB)")
     return 0
 
 

@@ -21,9 +21,16 @@ from workshop.target import LOCAL, target_name  # noqa: E402
 
 def main() -> int:
     if target_name() == LOCAL:
-        from workshop.localcloud.lifecycle import ensure_running
+        from workshop.localcloud.lifecycle import LocalCloudError, ensure_running
+        from workshop.target import fresh_cloud_notice
 
-        info = ensure_running()
+        try:
+            info = ensure_running()
+        except LocalCloudError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        if notice := fresh_cloud_notice(info.replaced):
+            print(notice)
         print(f"Local cloud: AWS endpoint {info.endpoint}, API gateway {info.gateway}")
     else:
         print("WORKSHOP_TARGET=aws: the notebooks will build in your AWS account (billed).")

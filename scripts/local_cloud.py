@@ -5,7 +5,9 @@
     python scripts/local_cloud.py url API_ID [--stage prod]   # invoke base URL of a REST API
     python scripts/local_cloud.py down            # stop it
 
-Everything runs on 127.0.0.1; state lives in .workshop/ (WORKSHOP_STATE_DIR moves it).
+Everything runs on 127.0.0.1; state lives in .workshop/ (WORKSHOP_STATE_DIR moves it). The local
+cloud keeps tables, functions and APIs in memory only: `down`, a crash or a reboot loses them
+(`python scripts/deploy.py` rebuilds the workshop's stack).
 """
 
 from __future__ import annotations
@@ -34,25 +36,31 @@ def cmd_up(args: argparse.Namespace) -> int:
     if running is not None:
         _print_info(running, "The local cloud is already running")
         return 0
-    try:
-        info = lifecycle.start()
-    except lifecycle.LocalCloudError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    info = lifecycle.start()
     _print_info(info, "Local cloud started")
+    if info.replaced:
+        print(f"  note:     {info.replaced}; this one starts empty (state lives in memory only)")
     return 0
 
 
 def cmd_down(args: argparse.Namespace) -> int:
     if lifecycle.stop():
-        print("Local cloud stopped.")
+        print("Local cloud stopped. Everything it held (tables, functions, APIs, logs) is gone.")
     else:
         print("The local cloud was not running.")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    info = lifecycle.status()
+    try:
+        info = lifecycle.status()
+    except lifecycle.LocalCloudNotResponding as hung:
+        if args.json:
+            print(json.dumps({"running": True, "responding": False, "pid": hung.pid}, indent=2))
+            return 0
+        print(f"The local cloud is not responding (pid {hung.pid}).")
+        print(f"  {hung}")
+        return 1
     if args.json:
         document = {"running": info is not None, "endpoint": None, "gateway": None}
         if info is not None:
@@ -131,7 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except lifecycle.LocalCloudError as error:
+        # The message says what happened and what to do: one line, no traceback.
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -33,6 +33,19 @@ COST_REMINDER = (
 class TargetError(RuntimeError):
     """The target cannot be reached or is misconfigured; the message says how to fix it."""
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: the message is the whole story.
+        return [f"{type(self).__name__}: {self}"]
+
+
+#: What connect() prints when it had to start a new, empty local cloud in place of an old one.
+FRESH_CLOUD_NOTICE = (
+    "NOTE: {what}. The local cloud keeps everything in memory, so this is a NEW, EMPTY local "
+    "cloud: the tables, functions and APIs you built before are gone. Run this notebook's "
+    "catch-up cell (the `catch_up(through=...)` cell near the top of notebooks 02-07) to "
+    "rebuild what earlier labs built, or `python scripts/deploy.py --through LAB` from a shell."
+)
+
 
 @dataclass(frozen=True)
 class Target:
@@ -76,6 +89,13 @@ def connect(*, quiet: bool = False) -> Target:
     return target
 
 
+def fresh_cloud_notice(replaced: str | None) -> str | None:
+    """The notice for a local cloud started in place of one that is gone (None: nothing to say)."""
+    if not replaced:
+        return None
+    return FRESH_CLOUD_NOTICE.format(what=replaced[0].upper() + replaced[1:])
+
+
 def describe(target: Target) -> str:
     """A short human description of ``target``; on AWS it includes the cost reminder."""
     if target.is_local:
@@ -89,9 +109,16 @@ def describe(target: Target) -> str:
 
 
 def _connect_local() -> Target:
-    from workshop.localcloud.lifecycle import ensure_running
+    from workshop.localcloud.lifecycle import LocalCloudError, ensure_running
 
-    info = ensure_running()
+    try:
+        info = ensure_running()
+    except LocalCloudError as error:
+        raise TargetError(str(error)) from None
+    notice = fresh_cloud_notice(info.replaced)
+    if notice:
+        # Printed even with quiet=True: losing earlier work must never go unnoticed.
+        print(notice)
     os.environ.pop("AWS_PROFILE", None)  # a profile would be looked up and could fail
     os.environ.update(LOCAL_CREDENTIALS)
     os.environ.pop("AWS_SESSION_TOKEN", None)

@@ -11,11 +11,20 @@ On AWS every execution environment writes to its own stream in the group
 
 The local cloud runs in the same process as moto, so it appends events to moto's model objects
 directly; ``boto3.client("logs").filter_log_events(...)`` then reads them like any other log.
+
+Memory stays bounded, whatever a function prints: one event holds at most 256 KB
+(:func:`cap_log_event`; CloudWatch Logs' own event size quota, "Event size: 256 KB (maximum)",
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html), and a log
+group keeps at most ``LOG_GROUP_MEMORY_BYTES`` of events in memory; beyond that its oldest
+events are dropped (:func:`trim_log_group`). AWS keeps them all, for as long as the group's
+retention says: a local-versus-AWS difference that only a function logging megabytes notices.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
+import os
 import threading
 import time
 import uuid
@@ -52,6 +61,62 @@ def split_log_message(message: str, limit: int = MAX_LAMBDA_LOG_EVENT_BYTES) -> 
         pieces.append(data[start:end].decode("utf-8", "surrogatepass"))
         start = end
     return pieces
+#: CloudWatch Logs' maximum event size (the message's UTF-8 bytes).
+MAX_EVENT_BYTES = 256 * 1024
+#: What a log group may hold in the local cloud's memory (``WORKSHOP_LOG_GROUP_MEMORY_MB``).
+LOG_GROUP_MEMORY_BYTES = int(float(os.environ.get("WORKSHOP_LOG_GROUP_MEMORY_MB") or 8) * 1024 * 1024)
+#: The memory one stored event costs beyond its message (moto's LogEvent object and its dict).
+EVENT_OVERHEAD_BYTES = 500
+#: A trimmed group is brought down to this share of its budget, so trimming is not per write.
+TRIM_TO_FRACTION = 0.75
+
+# Bytes (estimated) each log group holds; keyed by the moto LogGroup object's id.
+_group_usage: dict[int, int] = {}
+
+
+def cap_log_event(message: str) -> str:
+    """``message`` cut to CloudWatch's 256 KB event size (UTF-8 bytes, whole characters).
+
+    The memory bound of the local cloud: a function printing a 50 MB line must not keep 50 MB.
+    """
+    if len(message) * 4 <= MAX_EVENT_BYTES:  # cannot be too long: skip the encoding
+        return message
+    encoded = message.encode("utf-8")
+    if len(encoded) <= MAX_EVENT_BYTES:
+        return message
+    return encoded[:MAX_EVENT_BYTES].decode("utf-8", "ignore")
+
+
+def event_cost(message: str) -> int:
+    """The memory one stored event is counted for."""
+    return len(message) + EVENT_OVERHEAD_BYTES
+
+
+def trim_log_group(group: Any, budget: int = LOG_GROUP_MEMORY_BYTES) -> int:
+    """Drop the oldest events of moto's ``group`` (across its streams) until it holds at most
+    ``TRIM_TO_FRACTION`` of ``budget``; returns how many events were dropped."""
+    streams = [stream for stream in group.streams.values() if stream.events]
+    usage = sum(event_cost(e.message) for stream in streams for e in stream.events)
+    target = int(budget * TRIM_TO_FRACTION)
+    dropped = 0
+    cut = {id(stream): 0 for stream in streams}
+    oldest = [(stream.events[0].timestamp, index, stream) for index, stream in enumerate(streams)]
+    heapq.heapify(oldest)
+    while usage > target and oldest:
+        _, index, stream = heapq.heappop(oldest)
+        position = cut[id(stream)]
+        usage -= event_cost(stream.events[position].message)
+        cut[id(stream)] = position + 1
+        dropped += 1
+        if position + 1 < len(stream.events):
+            heapq.heappush(oldest, (stream.events[position + 1].timestamp, index, stream))
+    for stream in streams:
+        removed = stream.events[: cut[id(stream)]]
+        if removed:
+            stream.stored_bytes = max(0, stream.stored_bytes - sum(len(e.message) for e in removed))
+            del stream.events[: cut[id(stream)]]
+    _group_usage[id(group)] = usage
+    return dropped
 
 
 def now_ms() -> int:
@@ -120,7 +185,10 @@ class LambdaLogStream:
         deleted them (Lambda does the same on its next write)."""
         if not events:
             return
-        records = [{"timestamp": stamp, "message": message} for stamp, message in events]
+        records = [
+            {"timestamp": stamp, "message": cap_log_event(message)} for stamp, message in events
+        ]
+        added = sum(event_cost(record["message"]) for record in records)
         with _LOGS_LOCK:
             if self._may_write is not None:
                 group = self._backend.groups.get(self.group_name)
@@ -130,6 +198,13 @@ class LambdaLogStream:
             self._backend.ensure_log_group(self.group_name)
             self._backend.ensure_log_stream(self.group_name, self.stream_name)
             self._backend.put_log_events(self.group_name, self.stream_name, records)
+            group = self._backend.groups.get(self.group_name)
+            if group is not None:
+                usage = _group_usage.get(id(group), 0) + added
+                _group_usage[id(group)] = usage
+                if usage > LOG_GROUP_MEMORY_BYTES:
+                    # Counted from the events themselves: the learner may have deleted some.
+                    trim_log_group(group)
 
     @staticmethod
     def start_line(request_id: str, version: str) -> str:

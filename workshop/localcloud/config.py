@@ -44,3 +44,43 @@ def default_endpoint_port() -> int:
 
 def default_gateway_port() -> int:
     return _port_from_env(GATEWAY_PORT_ENV, DEFAULT_GATEWAY_PORT)
+
+
+#: What the local cloud process keeps of the environment of the shell that starts it: what
+#: Python, moto and the workshop need. Everything else — AWS credentials, profiles, session
+#: tokens, other secrets of the learner's shell — is left behind: a function can read its
+#: parent's /proc/<pid>/environ, and the local cloud is that parent.
+INHERITED_VARIABLES = (
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP",
+    "SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "VIRTUAL_ENV", "PYTHONPATH",
+)
+INHERITED_PREFIXES = ("LC_", "WORKSHOP_", "MOTO_")
+
+
+def local_cloud_environment(parent: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """The scrubbed environment the local cloud process runs with, built from ``parent``."""
+    from workshop.paths import REPO_ROOT
+
+    env = {
+        name: value
+        for name, value in parent.items()
+        if name in INHERITED_VARIABLES or name.startswith(INHERITED_PREFIXES)
+    }
+    # The package must be importable even when the repository is not installed.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env.update(FAKE_CREDENTIALS)
+    env["AWS_DEFAULT_REGION"] = REGION
+    # The machine's ~/.aws files must not add a profile, region or credentials.
+    env["AWS_CONFIG_FILE"] = os.devnull
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    return env
+
+
+def is_scrubbed(environment: dict[str, str] | os._Environ[str]) -> bool:
+    """Whether ``environment`` holds only what :func:`local_cloud_environment` keeps or sets."""
+    kept = ("AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", *FAKE_CREDENTIALS)
+    names_ok = all(
+        name in INHERITED_VARIABLES or name.startswith(INHERITED_PREFIXES) or name in kept
+        for name in environment
+    )
+    return names_ok and all(environment.get(k, v) == v for k, v in FAKE_CREDENTIALS.items())

@@ -5,6 +5,14 @@ The process (``python -m workshop.localcloud``) writes ``localcloud.json`` in th
 ports and URLs. Everything else reads that file and confirms with the process's health URL, so
 a state file left behind by a crash or a reboot (a "stale" file) is noticed and removed.
 
+The local cloud keeps everything (tables, functions, APIs, logs) in memory: ``down``, a crash or
+a reboot loses it. ``localcloud.last.json`` remembers the last local cloud of the folder, so a
+new one started in its place says that it is new and empty (``LocalCloudInfo.replaced``).
+
+A local cloud that runs but does not answer (stopped with Ctrl-Z or SIGSTOP, or hung) is
+reported as not responding — :class:`LocalCloudNotResponding` — within a few seconds; its state
+file is kept and no second local cloud is started over it. ``stop()`` ends it.
+
 Only the standard library is imported here: ``target.connect()`` calls :func:`ensure_running`
 at the top of every notebook and must return at once when the local cloud already runs.
 """
@@ -12,6 +20,7 @@ at the top of every notebook and must return at once when the local cloud alread
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -26,14 +35,18 @@ from pathlib import Path
 from typing import Any
 
 from workshop.localcloud import config
-from workshop.paths import REPO_ROOT
 from workshop.paths import state_dir as default_state_dir
 
 #: How long ``start`` waits for the process to listen (it needs about 1.5 s).
 START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 10.0
+#: ``stop`` waits this long after SIGTERM, then SIGKILLs: everything ends within 5 s.
+STOP_TIMEOUT_S = 3.5
 HEALTH_PATH = "/_localcloud/health"
-HEALTH_TIMEOUTS_S = (2.0, 5.0, 10.0)
+#: How long ``status`` waits for a live local cloud to answer before calling it not responding.
+STATUS_PATIENCE_S = 2.5
+#: ``ensure_running`` (every notebook's first cell) is more patient with a busy machine.
+ENSURE_PATIENCE_S = 10.0
+LAST_CLOUD_FILE_NAME = "localcloud.last.json"
 
 # Processes this Python process started: waited for on stop, so they leave no zombie behind.
 _children: dict[int, subprocess.Popen[bytes]] = {}
@@ -41,6 +54,27 @@ _children: dict[int, subprocess.Popen[bytes]] = {}
 
 class LocalCloudError(RuntimeError):
     """The local cloud could not be started or reached; the message says what to do."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: the message is the whole story.
+        return [f"{type(self).__name__}: {self}"]
+
+
+class LocalCloudNotResponding(LocalCloudError):
+    """The local cloud's process runs but does not answer; its state file is kept."""
+
+    def __init__(self, pid: int, state_file: Path) -> None:
+        super().__init__(
+            f"The local cloud is not responding (pid {pid}): the process runs but does not "
+            f"answer (stopped with Ctrl-Z or SIGSTOP, or hung). Resume it with `kill -CONT "
+            f"{pid}`, or end it with `python scripts/local_cloud.py down`; {state_file} is kept "
+            "until then, so no second local cloud starts over it."
+        )
+        self.pid = pid
+
+
+class StateDirError(LocalCloudError):
+    """The state folder cannot be written."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +89,9 @@ class LocalCloudInfo:
     gateway_port: int
     log_file: str | None = None
     started_at: float = 0.0
+    #: Set when this local cloud was just started in place of an earlier one, which is gone
+    #: with everything it held: says what happened to it.
+    replaced: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,6 +102,23 @@ class LocalCloudInfo:
 
 def _state_dir(state_dir: str | Path | None) -> Path:
     return Path(state_dir).resolve() if state_dir else default_state_dir()
+
+
+def _writable_state_dir(state_dir: str | Path | None) -> Path:
+    """The state folder, created if needed; StateDirError (one line) when it cannot be written."""
+    directory = _state_dir(state_dir)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise StateDirError(
+            f"Cannot write the local cloud's state folder {directory} ({reason}): make it "
+            "writable, or set WORKSHOP_STATE_DIR to a folder you can write."
+        ) from None
+    return directory
 
 
 def _state_file(directory: Path) -> Path:
@@ -94,7 +148,24 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A local cloud that ended but was not yet reaped by whoever started it is a zombie.
+    return _process_state(pid) != "Z"
+
+
+def _process_state(pid: int) -> str | None:
+    """The one-letter state of ``pid`` (R, S, T for stopped, Z...), None when unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        pass
+    try:  # pragma: no cover - systems without /proc (macOS)
+        answer = subprocess.run(
+            ["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True, timeout=2
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):  # pragma: no cover
+        return None
+    return answer[:1] or None  # pragma: no cover
 
 
 def _health(endpoint: str, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -118,9 +189,16 @@ def _info(state: dict[str, Any], directory: Path) -> LocalCloudInfo:
     )
 
 
-def status(state_dir: str | Path | None = None) -> LocalCloudInfo | None:
-    """The local cloud running for ``state_dir``, or None (a stale state file is removed)."""
-    directory = _state_dir(state_dir)
+def status(
+    state_dir: str | Path | None = None, *, patience_s: float = STATUS_PATIENCE_S
+) -> LocalCloudInfo | None:
+    """The local cloud running for ``state_dir``, or None (a stale state file is removed).
+
+    Raises LocalCloudNotResponding when its process lives but has not answered within
+    ``patience_s`` seconds (at once when the process is stopped), and StateDirError when the
+    state folder cannot be written.
+    """
+    directory = _writable_state_dir(state_dir)
     state = _read_state(directory)
     if state is None:
         return None
@@ -130,20 +208,33 @@ def status(state_dir: str | Path | None = None) -> LocalCloudInfo | None:
     except (KeyError, TypeError, ValueError):
         pid, endpoint = 0, ""
     if pid and endpoint and _pid_alive(pid):
-        # A busy machine can make the health answer slow: while the pid still looks like a
-        # local cloud, ask again with more patience before calling the state stale (a wrong
-        # "stale" would start a second local cloud).
-        for timeout in HEALTH_TIMEOUTS_S:
-            health = _health(endpoint, timeout=timeout)
-            if health is not None:
-                # The pid must match: after a reboot another program may own the old port.
-                if health.get("pid") == pid:
-                    return _info(state, directory)
-                break
-            if _looks_like_local_cloud(pid) is False:
-                break
+        verdict = _probe(pid, endpoint, patience_s)
+        if verdict == "running":
+            return _info(state, directory)
+        if verdict == "not responding":
+            raise LocalCloudNotResponding(pid, _state_file(directory))
     _remove_stale_state(directory, state)
     return None
+
+
+def _probe(pid: int, endpoint: str, patience_s: float) -> str:
+    """"running", "not responding" or "stale" (the state file names no live local cloud)."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        if _process_state(pid) in ("T", "t"):  # stopped: it cannot answer until resumed
+            return "not responding"
+        remaining = deadline - time.monotonic()
+        health = _health(endpoint, timeout=min(max(remaining, 0.2), 1.0))
+        if health is not None:
+            # The pid must match: after a reboot another program may own the old port.
+            return "running" if health.get("pid") == pid else "stale"
+        if not _pid_alive(pid) or _looks_like_local_cloud(pid) is False:
+            return "stale"
+        if time.monotonic() >= deadline:
+            # A live local cloud that does not answer: a wrong "stale" would start a second
+            # local cloud over it, so it is reported instead.
+            return "not responding"
+        time.sleep(0.05)
 
 
 def _looks_like_local_cloud(pid: int) -> bool | None:
@@ -151,7 +242,15 @@ def _looks_like_local_cloud(pid: int) -> bool | None:
     try:
         command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return None
+        try:  # pragma: no cover - systems without /proc (macOS)
+            answer = subprocess.run(
+                ["ps", "-o", "command=", "-p", str(pid)], capture_output=True, timeout=2
+            )
+        except (OSError, subprocess.SubprocessError):  # pragma: no cover
+            return None
+        if answer.returncode != 0:  # pragma: no cover
+            return None
+        command_line = answer.stdout  # pragma: no cover
     return b"workshop.localcloud" in command_line
 
 
@@ -165,7 +264,7 @@ def _remove_stale_state(directory: Path, state: dict[str, Any]) -> None:
 @contextlib.contextmanager
 def _exclusive(directory: Path) -> Iterator[None]:
     """Serialise start/stop between processes (two notebooks opened at once start one cloud)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    _writable_state_dir(directory)
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no lock, a second start just fails to bind
@@ -180,8 +279,12 @@ def _exclusive(directory: Path) -> Iterator[None]:
 
 
 def ensure_running(state_dir: str | Path | None = None) -> LocalCloudInfo:
-    """The running local cloud, started (detached, default ports) if none runs."""
-    running = status(state_dir)
+    """The running local cloud, started (detached, default ports) if none runs.
+
+    ``replaced`` of the answer says when it is a new, empty local cloud in place of an earlier
+    one. Raises LocalCloudNotResponding rather than start a second local cloud over a hung one.
+    """
+    running = status(state_dir, patience_s=ENSURE_PATIENCE_S)
     if running is not None:
         return running
     return start(state_dir=state_dir)
@@ -199,9 +302,9 @@ def start(
     other number must be free. If a local cloud already runs for ``state_dir``, it is returned
     unchanged.
     """
-    directory = _state_dir(state_dir)
+    directory = _writable_state_dir(state_dir)
     with _exclusive(directory):
-        running = status(directory)
+        running = status(directory, patience_s=ENSURE_PATIENCE_S)
         if running is not None:
             return running
         fallback = endpoint_port is None or gateway_port is None
@@ -225,10 +328,8 @@ def _spawn(directory: Path, endpoint_port: int, gateway_port: int, fallback: boo
     ]
     if fallback:
         command.append("--fallback-ports")
-    env = dict(os.environ)
-    # The package must be importable even when the repository is not installed.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    env.pop("AWS_ENDPOINT_URL", None)
+    env = config.local_cloud_environment(os.environ)
+    replaced = _what_became_of_the_last_cloud(directory)
     kwargs: dict[str, Any] = {}
     if os.name == "posix":
         kwargs["start_new_session"] = True  # survives the terminal or notebook that started it
@@ -258,7 +359,9 @@ def _spawn(directory: Path, endpoint_port: int, gateway_port: int, fallback: boo
                 # Written once both ports listen; ready means it answers, so ask it.
                 health = _health(state["endpoint"], timeout=5)
                 if health is not None and health.get("pid") == process.pid:
-                    return _info(state, directory)
+                    info = _info(state, directory)
+                    _remember_last_cloud(directory, info)
+                    return dataclasses.replace(info, replaced=replaced)
             if process.poll() is not None:
                 _children.pop(process.pid, None)
                 raise LocalCloudError(
@@ -286,23 +389,37 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 def stop(state_dir: str | Path | None = None) -> bool:
-    """Stop the local cloud of ``state_dir``; True when one was running."""
-    directory = _state_dir(state_dir)
+    """Stop the local cloud of ``state_dir`` (a not-responding one too); True when one ran.
+
+    Its Lambda workers and everything they started end with it, within 5 seconds.
+    """
+    directory = _writable_state_dir(state_dir)
     with _exclusive(directory):
-        running = status(directory)
-        if running is None:
+        try:
+            running = status(directory)
+            pid = running.pid if running else None
+        except LocalCloudNotResponding as hung:
+            pid = hung.pid
+        if pid is None:
             return False
-        _terminate(running.pid)
+        _terminate(pid)
         state = _read_state(directory)
-        if state is not None and state.get("pid") == running.pid:
+        if state is not None and state.get("pid") == pid:
             _state_file(directory).unlink(missing_ok=True)
+        _remember_stopped(directory, pid)
         return True
 
 
 def _terminate(pid: int) -> None:
-    """SIGTERM (the server then stops its Lambda workers), SIGKILL if it does not exit."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, signal.SIGTERM)
+    """SIGTERM (the server then stops its Lambda workers), SIGKILL if it does not exit.
+
+    SIGCONT follows SIGTERM so that a stopped (Ctrl-Z) local cloud can act on it; one that
+    was SIGKILLed leaves its workers to their supervisors, which end when it is gone.
+    """
+    for sig in (signal.SIGTERM, getattr(signal, "SIGCONT", None)):
+        if sig is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while time.monotonic() < deadline:
         if not _pid_alive(pid):
@@ -315,3 +432,40 @@ def _terminate(pid: int) -> None:
     if child is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=5)
+    else:
+        deadline = time.monotonic() + 1.0
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+# -- what became of the last local cloud ------------------------------------------------------
+
+
+def _remember_last_cloud(directory: Path, info: LocalCloudInfo) -> None:
+    record = {"pid": info.pid, "started_at": info.started_at, "stopped": False}
+    with contextlib.suppress(OSError):
+        (directory / LAST_CLOUD_FILE_NAME).write_text(json.dumps(record))
+
+
+def _remember_stopped(directory: Path, pid: int) -> None:
+    path = directory / LAST_CLOUD_FILE_NAME
+    with contextlib.suppress(OSError, ValueError):
+        record = json.loads(path.read_text())
+        if record.get("pid") == pid:
+            record["stopped"] = True
+            path.write_text(json.dumps(record))
+
+
+def _what_became_of_the_last_cloud(directory: Path) -> str | None:
+    """None for the first local cloud of the folder; else what ended the previous one."""
+    try:
+        record = json.loads((directory / LAST_CLOUD_FILE_NAME).read_text())
+        pid = int(record["pid"])
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(record["started_at"])))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if record.get("stopped"):
+        how = "was stopped (local_cloud.py down)"
+    else:
+        how = "is gone (it crashed, was killed, or the computer restarted)"
+    return f"the local cloud started {started} (pid {pid}) {how}"

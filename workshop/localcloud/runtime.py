@@ -26,6 +26,7 @@ invoke path by :mod:`workshop.localcloud.moto_seam` and handed to the gateway as
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import io
 import json
@@ -37,12 +38,19 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workshop.localcloud.cloudwatch import LambdaLogStream, ReportLine, now_ms, split_log_message
+from workshop.localcloud.cloudwatch import (
+    MAX_LAMBDA_LOG_EVENT_BYTES,
+    LambdaLogStream,
+    ReportLine,
+    now_ms,
+    split_log_message,
+)
 from workshop.localcloud.invoke import UNHANDLED, FunctionNotFoundError, InvokeResult
 from workshop.localcloud.worker import error_log_line
 from workshop.localcloud.workers import (
@@ -63,6 +71,10 @@ IDLE_TIMEOUT_S = 15 * 60.0
 MAX_ENVIRONMENTS_PER_FUNCTION = 10
 #: While a function runs, its log lines are flushed to CloudWatch at least this often.
 LOG_FLUSH_INTERVAL_S = 0.25
+#: ... or as soon as this many events wait.
+MAX_PENDING_LOG_EVENTS = 1000
+#: How much of an invocation's output is kept for the caller (moto_seam returns the last 4 KB).
+LOG_TAIL_CHARS = 16 * 1024
 
 _FUNCTION_ARN = re.compile(
     r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:"
@@ -172,6 +184,8 @@ class LambdaRuntime:
         self._pools: dict[tuple[str, str, str, str], _FunctionPool] = {}
         self._extract_lock = threading.Lock()
         self._closed = threading.Event()
+        # Every environment started, busy or idle, by worker pid: shutdown ends them all.
+        self._environments: weakref.WeakValueDictionary[int, Environment] = weakref.WeakValueDictionary()
         self._reaper = threading.Thread(target=self._reap_idle, name="lambda-reaper", daemon=True)
         self._reaper.start()
 
@@ -311,7 +325,9 @@ class LambdaRuntime:
             environment=self._environment_variables(config, task_root, stream.stream_name),
             fingerprint=config.fingerprint,
         )
-        return Environment(worker=WorkerProcess.spawn(spec), stream=stream, config=config)
+        environment = Environment(worker=WorkerProcess.spawn(spec), stream=stream, config=config)
+        self._environments[environment.worker.pid] = environment
+        return environment
 
     def _task_root(self, config: FunctionConfig) -> Path:
         """The function's zip extracted once per code version (AWS's ``/var/task``)."""
@@ -412,13 +428,17 @@ class LambdaRuntime:
         return sum(len(pool.idle) + pool.busy for pool in list(self._pools.values()))
 
     def shutdown(self) -> None:
-        """Kill every worker and remove the extracted code."""
+        """Kill every worker, busy ones included (their callers get Runtime.ExitError), with
+        everything they started, and remove the extracted code."""
         self._closed.set()
         for pool in list(self._pools.values()):
             with pool.condition:
                 idle, pool.idle = pool.idle, []
             for environment in idle:
                 environment.worker.close()
+        for environment in list(self._environments.values()):
+            if environment.worker.alive():
+                environment.worker.kill()
         if self._own_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
@@ -486,7 +506,12 @@ class _Invocation:
         self.request_id = request_id
         self.keep_environment = True
         self._pending: list[tuple[int, str]] = []
-        self._lines: list[str] = []
+        # Only the tail of the output is kept for the caller (LogType=Tail shows 4 KB).
+        self._lines: collections.deque[str] = collections.deque()
+        self._lines_chars = 0
+        # The pieces of a line longer than the worker sends at once, at most one event's size.
+        self._partial: list[str] = []
+        self._partial_chars = 0
         self._last_flush = time.monotonic()
         self._called_at = time.perf_counter()
 
@@ -502,6 +527,36 @@ class _Invocation:
         for piece in split_log_message(message):  # Lambda's events stay within 256 KB
             self._pending.append((stamp, piece))
         self._lines.append(message)
+        self._lines_chars += len(message) + 1
+        while self._lines_chars > LOG_TAIL_CHARS and len(self._lines) > 1:
+            self._lines_chars -= len(self._lines.popleft()) + 1
+        if len(self._pending) >= MAX_PENDING_LOG_EVENTS:
+            self._flush()  # a function printing fast must not pile events up in memory
+
+    def _receive_log(self, message: dict[str, Any]) -> None:
+        """A ``log`` message of the worker: one line, or a piece of a long one (``continued``).
+
+        Lambda writes a line longer than one event (256 KB) as consecutive events
+        (``split_log_message``). The pieces of a long line are passed on as soon as a whole
+        event's worth has arrived, so a 50 MB line never sits whole in memory; the log group's
+        memory budget (cloudwatch.trim_log_group) bounds what is kept.
+        """
+        text = message["message"]
+        if not (message.get("continued") or self._partial):
+            self._log(text)
+            return
+        self._partial.append(text)
+        self._partial_chars += len(text)
+        if message.get("continued") and self._partial_chars < MAX_LAMBDA_LOG_EVENT_BYTES:
+            return  # fewer characters than one event can hold bytes: wait for more
+        pieces = split_log_message("".join(self._partial))
+        if message.get("continued"):
+            rest = pieces.pop()  # may still grow: keep it for the next piece
+            self._partial, self._partial_chars = [rest], len(rest)
+        else:
+            self._partial, self._partial_chars = [], 0
+        for piece in pieces:
+            self._log(piece)
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
@@ -546,7 +601,7 @@ class _Invocation:
                     self._flush()
                     continue
                 if message["type"] == "log":
-                    self._log(message["message"])
+                    self._receive_log(message)
                 elif message["type"] == "result" and message.get("request_id") == self.request_id:
                     break
         except WorkerTimedOut:
@@ -576,7 +631,7 @@ class _Invocation:
             while True:
                 message = self.worker.next_message(deadline)
                 if message["type"] == "log":
-                    self._log(message["message"])  # module-level output, before START
+                    self._receive_log(message)  # module-level output, before START
                 elif message["type"] == "ready":
                     break
         except WorkerTimedOut:
@@ -657,7 +712,7 @@ class _Invocation:
         """Keep what a killed worker wrote before it died."""
         for message in self.worker.drain():
             if message["type"] == "log":
-                self._log(message["message"])
+                self._receive_log(message)
 
     def _finish(
         self, duration_ms: float, init_ms: float | None, max_memory_mb: int, status: str | None = None

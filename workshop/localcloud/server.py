@@ -30,6 +30,8 @@ from workshop.localcloud import config
 log = logging.getLogger("workshop.localcloud")
 
 HEALTH_PATH = "/_localcloud/health"
+#: A connection of the AWS endpoint that sends nothing for this long is closed.
+ENDPOINT_SOCKET_TIMEOUT_S = 60
 
 
 def configure_moto_environment() -> None:
@@ -40,6 +42,8 @@ def configure_moto_environment() -> None:
     - The account is fixed so ARNs in stored notebook outputs are the same everywhere.
     """
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    # moto's server would grant CORS to every origin; the endpoint grants none (http_guard).
+    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
     os.environ["MOTO_ACCOUNT_ID"] = config.ACCOUNT_ID
     os.environ.setdefault("AWS_DEFAULT_REGION", config.REGION)
     for key, value in config.FAKE_CREDENTIALS.items():
@@ -125,6 +129,9 @@ class LocalCloudServer:
 
     def start(self) -> None:
         configure_moto_environment()
+        from workshop.localcloud.moto_memory import stop_tracking_model_instances
+
+        stop_tracking_model_instances()
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
@@ -133,6 +140,7 @@ class LocalCloudServer:
         from werkzeug.serving import make_server
 
         from workshop.localcloud import moto_seam, rules
+        from workshop.localcloud.http_guard import EndpointGuard, StrictRequestLine
         from workshop.localcloud.runtime import LambdaRuntime
 
         # One line per request from werkzeug would drown the useful messages (and cost time).
@@ -141,14 +149,20 @@ class LocalCloudServer:
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
         from workshop.localcloud.iam import IamEnforcer  # IAM enforced before moto sees a request
 
-        # AWS's refusals and limits in front of moto (workshop/localcloud/rules), behind IAM.
+        # Outside in: the Host/CORS guard (http_guard), the health route, IAM, then AWS's
+        # refusals and limits (workshop/localcloud/rules), then moto.
         rules.install()
-        app = _HealthAndMoto(IamEnforcer(rules.RulesMiddleware(self._dispatcher)), self)
+        app = EndpointGuard(
+            _HealthAndMoto(IamEnforcer(rules.RulesMiddleware(self._dispatcher)), self)
+        )
+
+        class EndpointRequestHandler(StrictRequestLine, MotoRequestHandler):
+            timeout = ENDPOINT_SOCKET_TIMEOUT_S  # a body that never arrives frees its thread
 
         def endpoint_server(port: int) -> Any:
             try:
                 return make_server(
-                    self.host, port, app, threaded=True, request_handler=MotoRequestHandler
+                    self.host, port, app, threaded=True, request_handler=EndpointRequestHandler
                 )
             except SystemExit as exit_:
                 # werkzeug prints "Port N is in use" and exits instead of raising OSError.
@@ -287,6 +301,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--state-dir", type=Path, default=None)
     args = parser.parse_args(argv)
+    if os.name == "posix" and not config.is_scrubbed(os.environ):
+        # Started from a shell with the learner's AWS credentials, profile or other secrets:
+        # start again without them (a process's initial environment stays readable in
+        # /proc/<pid>/environ for its whole life, by the functions it runs too).
+        arguments = sys.argv[1:] if argv is None else argv
+        os.execve(
+            sys.executable,
+            [sys.executable, "-m", "workshop.localcloud", *arguments],
+            config.local_cloud_environment(os.environ),
+        )
 
     # jsonschema (pulled in by moto's API Gateway for OpenAPI imports) would spend a second
     # compiling an RFC 3987 grammar that only checks the rare "iri" string format; without the
@@ -305,6 +329,12 @@ def main(argv: list[str] | None = None) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     state_file = state_dir / config.STATE_FILE_NAME
 
+    from workshop.localcloud import process_tree
+
+    # Processes that execution environments leave behind come back to this process, which
+    # ends them (only in the dedicated process: a test process embedding the server keeps its
+    # own children to itself).
+    process_tree.become_subreaper()
     stop_requested = threading.Event()
 
     def request_stop(signum: int, frame: Any) -> None:

@@ -17,7 +17,12 @@ Protocol (JSON, one message per line): requests arrive on stdin; messages go out
 stdout, which is kept for that purpose only. Everything the function prints or logs travels as
 ``{"type": "log"}`` messages, in order with the result, so it lands between START and END.
 Output written below Python (by C code or a child process) goes to stderr, which the local cloud
-also copies into the log stream.
+also copies into the log stream. The first request is ``{"type": "environment"}``: the
+function's variables, kept out of the process's initial environment (``/proc/<pid>/environ``).
+
+On Linux the process first splits in two (:func:`supervise_execution_environment`): the parent
+stays behind as the environment's supervisor and ends every process the function started when
+the runtime exits.
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ except ImportError:  # pragma: no cover - Windows
 #: written shortly before the result travel with it in one write: one wake-up of the local
 #: cloud per invocation instead of one per line, which is most of a warm call's overhead.
 LOG_SEND_DELAY_S = 0.05
+#: A longer line travels in pieces of this many characters, so that neither side holds a
+#: huge line in one message (the local cloud keeps at most one log event's size of it).
+LOG_PIECE_CHARS = 64 * 1024
 
 
 class Channel:
@@ -109,11 +117,25 @@ class LogLineWriter(io.TextIOBase):
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        pieces: list[tuple[str, bool]] = []  # (text, continued: more of the same line follows)
         with self._lock:
             self._pending += text
             *lines, self._pending = self._pending.split("\n")
-        for line in lines:
-            self._channel.send({"type": "log", "message": line}, now=False)
+            for line in lines:
+                last = max(len(line) - 1, 0) // LOG_PIECE_CHARS * LOG_PIECE_CHARS
+                for start in range(0, last, LOG_PIECE_CHARS):
+                    pieces.append((line[start : start + LOG_PIECE_CHARS], True))
+                pieces.append((line[last:], False))
+            if len(self._pending) > LOG_PIECE_CHARS:  # a long line still being written
+                keep = len(self._pending) // LOG_PIECE_CHARS * LOG_PIECE_CHARS
+                for start in range(0, keep, LOG_PIECE_CHARS):
+                    pieces.append((self._pending[start : start + LOG_PIECE_CHARS], True))
+                self._pending = self._pending[keep:]
+        for piece, continued in pieces:
+            message = {"type": "log", "message": piece}
+            if continued:
+                message["continued"] = True
+            self._channel.send(message, now=False)
         return len(text)
 
     def flush(self) -> None:
@@ -344,9 +366,137 @@ def max_memory_used_mb() -> int:
     return int(peak / (1024 * 1024 if sys.platform == "darwin" else 1024))
 
 
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _prctl(option: int, value: int) -> bool:
+    """Linux ``prctl(option, value)``; False where it is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _descendants() -> list[int]:
+    """The processes below this one, from ``/proc`` (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                ppid = int(stat.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found: list[int] = []
+    frontier = [os.getpid()]
+    while frontier:
+        frontier = [child for parent in frontier for child in children.get(parent, ())]
+        found.extend(frontier)
+    return found
+
+
+def _end_everything_below() -> None:
+    """SIGKILL every descendant (re-parented here, as this process is their subreaper) and
+    reap them, until none is left."""
+    import signal
+
+    for _ in range(50):
+        below = _descendants()
+        for pid in below:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        while True:  # reap what died
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                pid = -1
+            if pid <= 0:
+                break
+        if not below:
+            return
+        time.sleep(0.002)
+
+
+def supervise_execution_environment() -> None:
+    """Linux: fork; the child returns and runs the function, the parent supervises it.
+
+    The supervisor is a *child subreaper*: a process the function starts and leaves behind
+    (a fork, a child in its own session, a double-forked daemon) is re-parented to it rather
+    than to init. When the runtime exits — normally, by ``sys.exit``, a crash or a kill — the
+    supervisor SIGKILLs everything below it and exits with the runtime's status, so the
+    environment's pipes close at once and the caller gets its answer. It also ends the
+    environment when the local cloud that started it has gone. Elsewhere: returns at once.
+    """
+    if not _prctl(PR_SET_CHILD_SUBREAPER, 1):
+        return
+    import select
+    import signal
+
+    parent = os.getppid()
+    runtime = os.fork()
+    if runtime == 0:
+        return
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # only the runtime holds the protocol pipes
+        os.dup2(devnull, fd)
+    signal.signal(signal.SIGTERM, lambda signum, frame: os.kill(runtime, signal.SIGKILL))
+    try:
+        watch = os.pidfd_open(runtime)
+    except (AttributeError, OSError):
+        watch = None
+    status = None
+    while status is None:
+        if watch is not None:
+            select.select([watch], [], [], 1.0)
+        else:
+            time.sleep(0.1)
+        while True:
+            try:
+                pid, code = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                pid, code = runtime, 0
+            if pid == runtime:
+                status = code
+                break
+            if pid == 0:
+                break
+        if status is None and os.getppid() != parent:  # the local cloud is gone
+            os.kill(runtime, signal.SIGKILL)
+    _end_everything_below()
+    exit_code = os.waitstatus_to_exitcode(status)
+    if exit_code < 0:  # killed by a signal: end the same way, for the exit status the caller sees
+        signal.signal(-exit_code, signal.SIG_DFL)
+        os.kill(os.getpid(), -exit_code)
+    os._exit(exit_code)
+
+
+def receive_environment(inbox: io.BufferedReader) -> None:
+    """Install the function's environment variables, sent as the first request."""
+    message = json.loads(inbox.readline() or "{}")
+    if message.get("type") == "environment":
+        os.environ.clear()
+        os.environ.update(message["variables"])
+        if hasattr(time, "tzset"):
+            time.tzset()
+
+
 def main() -> None:
+    supervise_execution_environment()
+    # Other processes of the user (other functions among them) may not read this process's
+    # environment or memory, nor attach to it.
+    _prctl(PR_SET_DUMPABLE, 0)
     # Keep the protocol streams and give the function fresh ones.
     inbox = os.fdopen(os.dup(0), "rb")
+    receive_environment(inbox)
     channel = Channel(os.fdopen(os.dup(1), "wb"))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)

@@ -5,6 +5,17 @@ its working directory. The thread that runs an invocation reads the worker's mes
 (``select`` with the function's deadline as timeout), so a result reaches the caller with no
 hand-over between threads, and a function past its deadline is killed (what Lambda does to a
 function that times out). Output the worker writes to stderr is read by a helper thread.
+
+Isolation between environments (what a function can see of another one):
+
+- the process starts from a minimal environment (:func:`bootstrap_environment`); the function's
+  variables (its own, the reserved ones, credentials) travel over the request pipe as the first
+  message, so ``/proc/<pid>/environ`` of a worker never holds them;
+- the worker makes itself non-dumpable, so other processes of the same user cannot read its
+  ``/proc/<pid>/environ`` or memory, nor ptrace it (see worker.py);
+- the worker's whole process tree ends with the environment (:mod:`process_tree`), and the
+  caller learns at once that the worker died, even when a child it left behind still holds the
+  worker's output pipes.
 """
 
 from __future__ import annotations
@@ -22,7 +33,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workshop.localcloud import process_tree
+
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+#: While a function runs, the worker's liveness is checked this often (a worker that died while
+#: a child of it keeps its pipes open would otherwise look alive until the deadline).
+EXIT_CHECK_INTERVAL_S = 0.1
+#: The variables a worker process starts with; everything else arrives over the pipe.
+BOOTSTRAP_VARIABLES = ("PATH", "LANG", "TZ", "PYTHONIOENCODING", "SYSTEMROOT", "WINDIR")
+#: Output below Python (stderr) longer than this without a newline is cut into several events.
+STDERR_LINE_LIMIT = 256 * 1024
+#: pids of the workers alive in this process (the local cloud's sweep must not end them).
+live_workers: set[int] = set()
+
+
+def bootstrap_environment(environment: dict[str, str]) -> dict[str, str]:
+    """The environment a worker *process* starts with: only what Python needs to start.
+
+    ``/proc/<pid>/environ`` shows a process's initial environment for as long as it lives, so
+    the function's variables are not put there (see the module docstring).
+    """
+    return {name: environment[name] for name in BOOTSTRAP_VARIABLES if name in environment}
 
 
 class WorkerExited(Exception):
@@ -71,17 +102,20 @@ class WorkerProcess:
             # Its own process group: a Ctrl-C in the terminal of a foreground local cloud must
             # reach the server, which then stops the workers in order.
             kwargs["start_new_session"] = True
-        process = subprocess.Popen(  # noqa: S603 - our own bootstrap, with our own Python
-            [sys.executable, "-B", "-u", str(WORKER_SCRIPT)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=spec.task_root,
-            env=spec.environment,
-            close_fds=True,
-            **kwargs,
-        )
+        with process_tree.spawn_lock:
+            process = subprocess.Popen(  # noqa: S603 - our own bootstrap, with our own Python
+                [sys.executable, "-B", "-u", str(WORKER_SCRIPT)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=spec.task_root,
+                env=bootstrap_environment(spec.environment),
+                close_fds=True,
+                **kwargs,
+            )
+            live_workers.add(process.pid)
         worker = cls(spec=spec, process=process, started_at=time.perf_counter())
+        worker.send({"type": "environment", "variables": spec.environment})
         worker._stderr_reader = threading.Thread(
             target=worker._read_stderr, name=f"worker-{process.pid}-err", daemon=True
         )
@@ -133,19 +167,23 @@ class WorkerProcess:
         return messages
 
     def kill(self) -> None:
-        """Stop the process now (SIGKILL), as Lambda does after a timeout."""
+        """Stop the process and everything it started, now (SIGKILL), as Lambda does after a
+        timeout and whenever an environment ends."""
         if self.process.poll() is None:
+            process_tree.kill_tree(self.process.pid)
+        elif os.name == "posix":
+            # Already gone: what it left in its process group goes too.
             try:
-                if os.name == "posix":
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                else:  # pragma: no cover - Windows
-                    self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover - unkillable process
             pass
+        live_workers.discard(self.process.pid)
+        with process_tree.spawn_lock:  # orphans of workers killed from outside (if any)
+            process_tree.sweep_adopted(live_workers)
         if self.process.stdin:
             try:
                 self.process.stdin.close()
@@ -183,9 +221,22 @@ class WorkerProcess:
         stdout = self.process.stdout
         assert stdout is not None
         if os.name == "posix":
-            ready, _, _ = select.select([stdout], [], [], timeout)
-            if not ready:
-                return False
+            deadline = time.monotonic() + timeout
+            while True:
+                wait = min(max(deadline - time.monotonic(), 0), EXIT_CHECK_INTERVAL_S)
+                ready, _, _ = select.select([stdout], [], [], wait)
+                if ready:
+                    break
+                if self.process.poll() is not None:
+                    # Dead, but a process it left behind may hold the pipe open: take what
+                    # is already written and treat the rest as the end.
+                    ready, _, _ = select.select([stdout], [], [], 0)
+                    if not ready:
+                        self._eof = True
+                        return False
+                    break
+                if time.monotonic() >= deadline:
+                    return False
             chunk = os.read(stdout.fileno(), 1 << 16)
         else:  # pragma: no cover - Windows: pipes cannot be selected; block (no timeout)
             chunk = stdout.read1(1 << 16)  # type: ignore[attr-defined]
@@ -206,7 +257,8 @@ class WorkerProcess:
         stderr = self.process.stderr
         assert stderr is not None
         try:
-            for raw in stderr:
+            # Bounded lines: output without newlines must not grow the local cloud unbounded.
+            while raw := stderr.readline(STDERR_LINE_LIMIT):
                 self._stderr_lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
         except (OSError, ValueError):
             pass  # closed by close()

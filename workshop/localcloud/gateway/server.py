@@ -11,7 +11,9 @@ delayed-ACK cost per call. Each response is written with a single ``sendall``.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 from email.utils import formatdate
 from http import HTTPStatus
@@ -22,6 +24,7 @@ from urllib.parse import urlsplit
 from workshop.localcloud.gateway.core import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, ExecuteApiGateway
 from workshop.localcloud.gateway.messages import GatewayRequest, GatewayResponse, parse_query_string
 from workshop.localcloud.gateway.responses import MAX_REQUEST_BODY_BYTES
+from workshop.localcloud.http_guard import StrictRequestLine, host_allowed, host_refusal
 
 if TYPE_CHECKING:
     from workshop.localcloud.invoke import FunctionInvoker
@@ -30,18 +33,29 @@ log = logging.getLogger("workshop.localcloud.gateway.http")
 
 #: An idle keep-alive connection is closed after this many seconds.
 IDLE_CONNECTION_TIMEOUT_S = 120
+#: Connections waiting to be accepted; a classroom burst (64 clients at once) must not be reset.
+LISTEN_BACKLOG = 1024
+
+
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 class BadRequestBody(ValueError):
     pass
 
 
-class GatewayRequestHandler(BaseHTTPRequestHandler):
-    """Reads one request, hands it to the gateway core, writes the answer back."""
+class GatewayRequestHandler(StrictRequestLine, BaseHTTPRequestHandler):
+    """Reads one request, hands it to the gateway core, writes the answer back.
+
+    Requests with a foreign Host, a malformed request line or an incomplete body are answered
+    here and never reach a function (see :mod:`workshop.localcloud.http_guard`).
+    """
 
     protocol_version = "HTTP/1.1"  # keep-alive
     disable_nagle_algorithm = True
     timeout = IDLE_CONNECTION_TIMEOUT_S
+    #: A request body that stalls this long is refused (400) rather than waited for.
+    body_timeout: float = 30.0
     server: GatewayHTTPServer
 
     def handle_one_request(self) -> None:
@@ -57,11 +71,22 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def _serve(self) -> None:
+        host = self.headers.get("Host")
+        if not host_allowed(host, self.server.server_port):
+            self.close_connection = True
+            self._write(
+                GatewayResponse(
+                    403,
+                    [("Content-Type", "application/json")],
+                    json.dumps({"message": host_refusal(host, self.server.server_port)}).encode(),
+                )
+            )
+            return
         try:
             body = self._read_body()
         except BadRequestBody as error:
+            self.close_connection = True  # what is left on the socket is not a request
             self._write_plain(400, str(error))
-            self.close_connection = True
             return
         target = self.path
         if not target.startswith("/"):  # absolute-form request target
@@ -85,43 +110,78 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
 
         A longer body is not read at all: the core answers 413 from the first 10 MB + 1 byte,
         and the connection is closed because the rest is still on the socket.
+
+        The framing headers were checked by :class:`StrictRequestLine`. A body that ends
+        before its announced length (the client closed, or sent nothing for
+        ``body_timeout`` seconds) or broken chunked encoding raises BadRequestBody.
         """
         limit = MAX_REQUEST_BODY_BYTES + 1
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked(limit)
-        length_header = self.headers.get("Content-Length")
-        if not length_header:
-            return b""
+        self.connection.settimeout(self.body_timeout)
         try:
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                return self._read_chunked(limit)
+            length_header = self.headers.get("Content-Length")
+            if not length_header:
+                return b""
             length = int(length_header)
-        except ValueError:
-            raise BadRequestBody("Content-Length is not a number") from None
-        if length < 0:
-            raise BadRequestBody("Content-Length is negative")
-        if length >= limit:
-            self.close_connection = True
-        return self.rfile.read(min(length, limit))
+            if length >= limit:
+                self.close_connection = True
+            body = self._read_exactly(min(length, limit))
+        except TimeoutError:
+            raise BadRequestBody(
+                f"the request body did not arrive within {self.body_timeout:g} s"
+            ) from None
+        finally:
+            self.connection.settimeout(self.timeout)
+        if len(body) < min(length, limit):
+            raise BadRequestBody(
+                f"the request body ended after {len(body)} of the {length} bytes its "
+                "Content-Length announced"
+            )
+        return body
+
+    def _read_exactly(self, size: int) -> bytes:
+        parts: list[bytes] = []
+        remaining = size
+        while remaining > 0:
+            part = self.rfile.read(remaining)
+            if not part:
+                break
+            parts.append(part)
+            remaining -= len(part)
+        return b"".join(parts)
 
     def _read_chunked(self, limit: int) -> bytes:
+        """RFC 9112 section 7.1: hex size [; extensions] CRLF, data, CRLF; ..., 0 CRLF,
+        trailers, CRLF. Anything else (a bad size, data shorter than its size, a missing
+        CRLF, the stream ending early) is a malformed body."""
         chunks: list[bytes] = []
         size_read = 0
         while True:
-            line = self.rfile.readline(65537)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise BadRequestBody("malformed chunked body") from None
+            line = self.rfile.readline(4097)
+            size_text = line.split(b";", 1)[0].strip()
+            if not line.endswith(b"\n") or not _HEX.fullmatch(size_text):
+                raise BadRequestBody("malformed chunked body (bad chunk size line)")
+            size = int(size_text, 16)
             if size == 0:
-                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks)
+                for _ in range(100):  # trailers, then the empty line
+                    trailer = self.rfile.readline(65537)
+                    if trailer in (b"\r\n", b"\n"):
+                        return b"".join(chunks)
+                    if not trailer.endswith(b"\n"):
+                        break
+                raise BadRequestBody("malformed chunked body (no end after the last chunk)")
             if size_read + size > limit:
                 self.close_connection = True
                 chunks.append(self.rfile.read(limit - size_read))
                 return b"".join(chunks)
-            chunks.append(self.rfile.read(size))
+            data = self._read_exactly(size)
+            if len(data) < size:
+                raise BadRequestBody("malformed chunked body (a chunk ended early)")
+            chunks.append(data)
             size_read += size
-            self.rfile.readline(3)  # the CRLF after each chunk
+            if self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise BadRequestBody("malformed chunked body (no CRLF after a chunk)")
 
     def _write(self, response: GatewayResponse, *, head_only: bool = False) -> None:
         try:
@@ -161,6 +221,7 @@ class GatewayHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG  # socketserver's default is 5
 
     def __init__(self, address: tuple[str, int], gateway: ExecuteApiGateway):
         self.gateway = gateway

@@ -1,0 +1,104 @@
+"""A classroom-sized burst on the gateway: 64 clients at once, no connection lost, every POST stored.
+
+Bounded: 64 clients make two requests each on new connections (a few seconds on 2 cores).
+`python scripts/bench.py --load` is the tool for throughput and memory over minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+
+import boto3
+import pytest
+import requests
+from localcloud_support import REGION, TRUST_POLICY, make_zip, unique
+
+pytestmark = pytest.mark.localcloud
+
+CLIENTS = 64
+STORE_SOURCE = r'''
+import json, os, boto3
+
+table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+def handler(event, context):
+    if event["httpMethod"] == "POST":
+        item = json.loads(event["body"])
+        table.put_item(Item=item)
+        return {"statusCode": 201, "body": json.dumps(item)}
+    key = (event.get("queryStringParameters") or {}).get("id")
+    item = table.get_item(Key={"id": key}).get("Item")
+    return {"statusCode": 200 if item else 404, "body": json.dumps(item or {}, default=str)}
+'''
+
+
+@pytest.fixture(scope="module")
+def store_api(local_cloud) -> Iterator[tuple[str, str]]:
+    """(invoke base URL, table name) of a one-resource API over a storing function."""
+    dynamodb, iam, lam, apigateway = (boto3.client(s, region_name=REGION)
+                                      for s in ("dynamodb", "iam", "lambda", "apigateway"))
+    table = unique("burst-table")
+    dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    role = iam.create_role(RoleName=unique("burst-role"),
+                           AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
+    name = unique("burst")
+    arn = lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
+                              Code={"ZipFile": make_zip({"app.py": STORE_SOURCE})}, Timeout=30,
+                              Environment={"Variables": {"TABLE_NAME": table}})["FunctionArn"]
+    lam.add_permission(FunctionName=name, StatementId="apigw", Action="lambda:InvokeFunction",
+                       Principal="apigateway.amazonaws.com")
+    api_id = apigateway.create_rest_api(name=unique("burst-api"))["id"]
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    resource = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart="item")["id"]
+    for method in ("GET", "POST"):
+        apigateway.put_method(restApiId=api_id, resourceId=resource, httpMethod=method,
+                              authorizationType="NONE")
+        apigateway.put_integration(
+            restApiId=api_id, resourceId=resource, httpMethod=method, type="AWS_PROXY",
+            integrationHttpMethod="POST",
+            uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations")
+    apigateway.create_deployment(restApiId=api_id, stageName="prod")
+    try:
+        yield f"{local_cloud.gateway}/{api_id}/prod", table
+    finally:
+        apigateway.delete_rest_api(restApiId=api_id)
+        lam.delete_function(FunctionName=name)
+        dynamodb.delete_table(TableName=table)
+
+
+def test_64_clients_at_once_lose_no_connection_and_every_post_is_stored(store_api):
+    base_url, table = store_api
+    requests.get(f"{base_url}/item", params={"id": "warm"}, timeout=60)  # the first cold start
+    barrier = threading.Barrier(CLIENTS)
+    outcomes: dict[int, list[object]] = {}
+
+    def client(number: int) -> None:
+        results: list[object] = []
+        barrier.wait()
+        for method, kwargs in (
+            ("POST", {"json": {"id": f"burst-{number}", "n": number}}),
+            ("GET", {"params": {"id": f"burst-{number}"}}),
+        ):
+            try:
+                # A new connection for every request: the burst the listen backlog must absorb.
+                with requests.Session() as http:
+                    results.append(http.request(method, f"{base_url}/item", timeout=60, **kwargs).status_code)
+            except requests.RequestException as error:
+                results.append(type(error).__name__)
+        outcomes[number] = results
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+
+    assert len(outcomes) == CLIENTS
+    failures = {n: r for n, r in outcomes.items() if r != [201, 200]}
+    assert failures == {}
+    stored = boto3.client("dynamodb", region_name=REGION).scan(TableName=table, Select="COUNT")["Count"]
+    assert stored == CLIENTS
