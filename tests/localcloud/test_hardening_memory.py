@@ -111,8 +111,13 @@ class Printer:
                       config=Config(read_timeout=120, retries={"max_attempts": 0}))
         self.lam = boto3.client("lambda", **kwargs)
         self.logs = boto3.client("logs", **kwargs)
-        role = boto3.client("iam", **kwargs).create_role(
-            RoleName=unique("role"), AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
+        iam = boto3.client("iam", **kwargs)
+        role_name = unique("role")
+        role = iam.create_role(
+            RoleName=role_name, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
+        # IAM is enforced: without logs permissions a function writes no logs at all.
+        iam.attach_role_policy(RoleName=role_name, PolicyArn="arn:aws:iam::aws:policy/"
+                               "service-role/AWSLambdaBasicExecutionRole")
         self.name = unique("printer")
         self.lam.create_function(FunctionName=self.name, Runtime="python3.11", Role=role,
                                  Handler="app.handler", Timeout=120, MemorySize=1024,
