@@ -55,6 +55,8 @@ class LocalCloudInfo:
     gateway_port: int
     log_file: str | None = None
     started_at: float = 0.0
+    #: Realism mode as the process started with it: {"mode": "off" | "aws", "scale": float}.
+    realism: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,6 +117,7 @@ def _info(state: dict[str, Any], directory: Path) -> LocalCloudInfo:
         gateway_port=int(state["gateway_port"]),
         log_file=state.get("log_file"),
         started_at=float(state.get("started_at") or 0.0),
+        realism=state.get("realism") or {"mode": "off", "scale": 1.0},
     )
 
 
@@ -183,8 +186,33 @@ def ensure_running(state_dir: str | Path | None = None) -> LocalCloudInfo:
     """The running local cloud, started (detached, default ports) if none runs."""
     running = status(state_dir)
     if running is not None:
+        warn_if_realism_differs(running)
         return running
     return start(state_dir=state_dir)
+
+
+def _realism_requested() -> dict[str, Any]:
+    """``WORKSHOP_REALISM`` / ``WORKSHOP_REALISM_SCALE`` as a new local cloud would read them."""
+    from workshop.localcloud.realism.settings import RealismSettingError, from_environment
+
+    try:
+        return from_environment().describe()
+    except RealismSettingError as error:
+        raise LocalCloudError(str(error)) from None
+
+
+def warn_if_realism_differs(running: LocalCloudInfo) -> None:
+    """Realism is read when the local cloud starts: say so when the environment now asks for
+    another one, rather than let a learner believe it is on."""
+    requested = _realism_requested()
+    if running.realism and running.realism != requested:
+        print(
+            f"Note: the running local cloud has realism {running.realism['mode']} "
+            f"(scale {running.realism['scale']:g}), but WORKSHOP_REALISM asks for "
+            f"{requested['mode']} (scale {requested['scale']:g}). Realism is read at start: "
+            "run `python scripts/local_cloud.py down` and start it again to change it.",
+            file=sys.stderr,
+        )
 
 
 def start(
@@ -200,6 +228,7 @@ def start(
     unchanged.
     """
     directory = _state_dir(state_dir)
+    _realism_requested()  # a bad WORKSHOP_REALISM(_SCALE) is reported here, not in a log file
     with _exclusive(directory):
         running = status(directory)
         if running is not None:

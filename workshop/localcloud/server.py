@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workshop.localcloud import config
+from workshop.localcloud import config, realism
 
 log = logging.getLogger("workshop.localcloud")
 
@@ -119,6 +119,7 @@ class LocalCloudServer:
             "account_id": config.ACCOUNT_ID,
             "region": config.REGION,
             "lambda_environments": self.runtime.environment_count() if self.runtime else 0,
+            "realism": realism.describe(),
         }
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -139,7 +140,8 @@ class LocalCloudServer:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.started_at = time.time()
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
-        app = _HealthAndMoto(self._dispatcher, self)
+        # Realism mode (WORKSHOP_REALISM=aws) wraps moto's app with API Gateway's quotas.
+        app = _HealthAndMoto(realism.install(self._dispatcher), self)
 
         def endpoint_server(port: int) -> Any:
             try:
@@ -250,6 +252,7 @@ class LocalCloudServer:
             if self.state_dir is not None:
                 shutil.rmtree(self.runtime.work_dir, ignore_errors=True)
         moto_seam.uninstall()
+        realism.uninstall()
         log.info("local cloud stopped")
 
 
@@ -314,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         server.start()
-    except OSError as error:
+    except (OSError, realism.RealismSettingError) as error:
         log.error("%s", error)
         return 1
     write_state(server, state_file, state_dir / config.LOG_FILE_NAME)
