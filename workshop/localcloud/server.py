@@ -120,6 +120,7 @@ class LocalCloudServer:
             "region": config.REGION,
             "lambda_environments": self.runtime.environment_count() if self.runtime else 0,
             "realism": realism.describe(),
+            "realism_observed": realism.observed(),
         }
 
     # -- lifecycle --------------------------------------------------------------------------

@@ -60,8 +60,9 @@ def install(app: Any, environ: Mapping[str, str] | None = None, clock: Clock | N
     from workshop.localcloud.realism.wsgi import QuotaMiddleware
 
     clock = clock or Clock(settings.scale)
-    moto_patches.install(moto_patches.Realism(clock))
-    return QuotaMiddleware(app, ManagementQuotas(clock))
+    state = moto_patches.Realism(clock)
+    moto_patches.install(state)
+    return QuotaMiddleware(app, ManagementQuotas(clock), on_throttle=state.saw)
 
 
 def uninstall() -> None:
@@ -71,6 +72,14 @@ def uninstall() -> None:
     from workshop.localcloud.realism import moto_patches
 
     moto_patches.uninstall()
+
+
+def observed() -> dict[str, int]:
+    """How often realism answered what only AWS's time answers, by kind (empty when off)."""
+    from workshop.localcloud.realism import moto_patches
+
+    active = moto_patches.active()
+    return active.observed() if active is not None else {}
 
 
 def describe() -> dict[str, object]:

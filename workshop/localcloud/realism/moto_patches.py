@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,19 @@ class Realism:
         self.functions = FunctionStates(self.clock)
         self.tables = TableStates(self.clock)
         self.logs = LogVisibility(self.clock)
+        self._seen: Counter[str] = Counter()
+        self._seen_lock = threading.Lock()
+
+    def saw(self, what: str, count: int = 1) -> None:
+        """Count an answer only AWS's time gives (a refusal, a state that is not final), so a
+        run can tell that it met them: ``observed()`` in the health answer."""
+        if count:
+            with self._seen_lock:
+                self._seen[what] += count
+
+    def observed(self) -> dict[str, int]:
+        with self._seen_lock:
+            return dict(self._seen)
 
 
 _lock = threading.Lock()
@@ -216,6 +230,7 @@ def _check_role(realism: Realism, account: str, role_arn: Any) -> None:
     role_account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else account
     role_name = role_arn.rsplit("/", 1)[-1]
     if not realism.roles.assumable(role_account or account, role_name):
+        realism.saw("role not yet assumable")
         raise InvalidParameterValueException(ROLE_NOT_ASSUMABLE)
 
 
@@ -266,11 +281,13 @@ def _lambda_update(kind: str) -> Callable[[Any], Any]:
 def _refuse_unless_settled(realism: Realism, fn: Any) -> None:
     key = _function_key(fn)
     if realism.functions.state(key) == PENDING:
+        realism.saw("function change refused: Pending")
         raise _conflict(
             "The operation cannot be performed at this time. "
             f"The function is currently in the following state: {PENDING}"
         )
     if realism.functions.last_update_status(key) == IN_PROGRESS:
+        realism.saw("function change refused: update in progress")
         raise _conflict(
             "The operation cannot be performed at this time. "
             f"An update is in progress for resource: {_unqualified_arn(fn)}"
@@ -289,6 +306,7 @@ def _lambda_invoke(original: Any) -> Any:
             # Only a Pending function refuses invocations; during an update the previous
             # code keeps answering.
             if realism.functions.state(_function_key(fn)) == PENDING:
+                realism.saw("invoke refused: Pending")
                 raise _conflict(
                     "The operation cannot be performed at this time. "
                     f"The function is currently in the following state: {PENDING}"
@@ -334,6 +352,7 @@ def _lambda_get_configuration(original: Any) -> Any:
         ):
             config.pop(field, None)
         if state == PENDING:
+            realism.saw("function read as Pending")
             config["StateReason"] = FUNCTION_REASON
             config["StateReasonCode"] = FUNCTION_REASON_CODE
             config.pop("LastUpdateStatus", None)
@@ -342,6 +361,7 @@ def _lambda_get_configuration(original: Any) -> Any:
         if "LastUpdateStatus" in config or status == IN_PROGRESS:
             config["LastUpdateStatus"] = status
         if status == IN_PROGRESS:
+            realism.saw("function read as InProgress")
             config["LastUpdateStatusReason"] = FUNCTION_REASON
             config["LastUpdateStatusReasonCode"] = FUNCTION_REASON_CODE
         return config
@@ -418,6 +438,7 @@ def _ddb_describe_table(original: Any) -> Any:
         if realism is not None:
             ghost = realism.tables.ghost(_table_key(backend, name))
             if ghost is not None:
+                realism.saw("table read as DELETING")
                 return {"Table": ghost}
         return original(backend, name)
 
@@ -432,6 +453,8 @@ def _ddb_table_describe(original: Any) -> Any:
         if realism is None:
             return result
         status = realism.tables.status((table.account_id, table.region_name, table.name))
+        if status != "ACTIVE":
+            realism.saw(f"table read as {status}")
         for description in result.values():
             if isinstance(description, dict) and "TableStatus" in description:
                 description["TableStatus"] = status
@@ -466,6 +489,7 @@ def _ddb_item_action(original: Any) -> Any:
             for name in _item_tables(params):
                 key = _table_key(backend, name)
                 if realism.tables.status(key) in (CREATING, DELETING):
+                    realism.saw("item call refused: table not ACTIVE")
                     from moto.dynamodb.exceptions import ResourceNotFoundException
 
                     raise ResourceNotFoundException(TABLE_NOT_ACTIVE)
@@ -495,6 +519,7 @@ def _logs_visible_only(original: Any) -> Any:
         if realism is None:
             return original(stream, *args, **kwargs)
         events = [event for event in list(stream.events) if realism.logs.visible(event.ingestion_time)]
+        realism.saw("log events not yet visible", len(stream.events) - len(events))
         return original(_VisibleEvents(stream, events), *args, **kwargs)
 
     return read

@@ -20,6 +20,7 @@ import io
 import json
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,9 +35,12 @@ _MAX_BODY_READ = 1 << 20
 
 
 class QuotaMiddleware:
-    def __init__(self, app: Any, quotas: ManagementQuotas) -> None:
+    def __init__(
+        self, app: Any, quotas: ManagementQuotas, on_throttle: Callable[[str], None] | None = None
+    ) -> None:
         self.app = app
         self.quotas = quotas
+        self.on_throttle = on_throttle
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
@@ -56,6 +60,8 @@ class QuotaMiddleware:
         refused = self.quotas.admit(account, region, operation)
         if refused is None:
             return self.app(environ, start_response)
+        if self.on_throttle is not None:
+            self.on_throttle(f"throttled: {refused.operation}")
         payload = json.dumps({"message": THROTTLED_MESSAGE}).encode()
         start_response(
             "429 Too Many Requests",
