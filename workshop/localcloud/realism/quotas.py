@@ -91,7 +91,7 @@ class TokenBucket:
     def wait(self) -> float:
         """Seconds until one token is there (0.0: one is there now)."""
         self._refill()
-        if self._tokens >= 1.0:
+        if self._tokens >= 1.0 - 1e-4:  # epoch-sized floats: a refilled token may read 0.99999
             return 0.0
         period = self.clock.scaled(self.quota.seconds)
         return (1.0 - self._tokens) * period / self.quota.requests
