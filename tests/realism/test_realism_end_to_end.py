@@ -71,6 +71,26 @@ def run_script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
     )
 
 
+def test_status_shows_the_realism_the_local_cloud_started_with(realism_env):
+    result = run_script(realism_env, "scripts/local_cloud.py", "status")
+    assert result.returncode == 0, result.stderr
+    assert "realism:  aws (AWS's delays and quotas, durations x0.05)" in result.stdout
+    as_json = json.loads(run_script(realism_env, "scripts/local_cloud.py", "status", "--json").stdout)
+    assert as_json["realism"] == {"mode": "aws", "scale": 0.05}
+
+
+def test_asking_for_another_realism_while_it_runs_says_to_restart(realism_env, capsys, monkeypatch):
+    monkeypatch.delenv("WORKSHOP_REALISM", raising=False)
+    monkeypatch.delenv("WORKSHOP_REALISM_SCALE", raising=False)
+    info = lifecycle.ensure_running(realism_env["WORKSHOP_STATE_DIR"])
+    assert info.realism == {"mode": "aws", "scale": 0.05}
+    assert "Realism is read at start" in capsys.readouterr().err
+    monkeypatch.setenv("WORKSHOP_REALISM", "aws")
+    monkeypatch.setenv("WORKSHOP_REALISM_SCALE", SCALE)
+    lifecycle.ensure_running(realism_env["WORKSHOP_STATE_DIR"])
+    assert capsys.readouterr().err == ""
+
+
 @pytest.mark.timeout(600)
 def test_every_solution_notebook_runs_without_error_in_realism_mode(realism_env):
     import nbformat

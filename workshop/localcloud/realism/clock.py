@@ -52,3 +52,8 @@ class ManualClock(Clock):
             raise ValueError("a clock does not go back")
         with self._lock:
             self._now += seconds
+
+    def set(self, now: float) -> None:
+        """Jump to ``now`` (even backwards): for a test that needs the clock at wall time."""
+        with self._lock:
+            self._now = now
