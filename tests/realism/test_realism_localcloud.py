@@ -217,6 +217,7 @@ def test_an_update_is_in_progress_then_successful_and_a_second_one_waits(cloud, 
         409, "ResourceConflictException", busy)
     assert error_of(lam.update_function_code, FunctionName=name, ZipFile=cloud.zip()) == (
         409, "ResourceConflictException", busy)
+    assert error_of(lam.publish_version, FunctionName=name) == (409, "ResourceConflictException", busy)
     # Invoking during an update is allowed: the previous version keeps answering.
     assert lam.invoke(FunctionName=name, Payload=b"{}")["StatusCode"] == 200
     cloud.clock.advance(timings.FUNCTION_UPDATE_S - 0.01)
@@ -226,6 +227,15 @@ def test_an_update_is_in_progress_then_successful_and_a_second_one_waits(cloud, 
     assert settled["LastUpdateStatus"] == "Successful"
     assert "LastUpdateStatusReason" not in settled
     assert lam.update_function_configuration(FunctionName=name, Timeout=9)["Timeout"] == 9
+
+
+def test_update_code_with_publish_publishes_once_its_own_update_started(cloud):
+    lam = cloud.client("lambda")
+    name = cloud.active_function()
+    answer = lam.update_function_code(FunctionName=name, ZipFile=cloud.zip(), Publish=True)
+    assert answer["Version"] == "1"
+    cloud.clock.advance(timings.FUNCTION_UPDATE_S)
+    assert lam.publish_version(FunctionName=name)["Version"] in ("1", "2")
 
 
 def test_the_lambda_waiters_wait_for_active_and_for_the_update(cloud, waiters_move_the_clock):

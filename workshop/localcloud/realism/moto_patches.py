@@ -150,6 +150,7 @@ def _wrappers() -> list[tuple[Any, str, Callable[[Any], Any]]]:
         (LambdaBackend, "update_function_code", _lambda_update("code")),
         (LambdaBackend, "update_function_configuration", _lambda_update("configuration")),
         (LambdaBackend, "invoke", _lambda_invoke),
+        (LambdaBackend, "publish_version", _lambda_publish_version),
         (LambdaBackend, "delete_function", _lambda_delete_function),
         (LambdaFunction, "get_configuration", _lambda_get_configuration),
         (DynamoDBBackend, "create_table", _ddb_create_table),
@@ -267,15 +268,40 @@ def _lambda_update(kind: str) -> Callable[[Any], Any]:
                 return original(backend, function_name, qualifier, body)
             previous = realism.functions.update_deadline(key)
             realism.functions.update_started(key)
+            _inside_update.active = True  # UpdateFunctionCode(Publish=True) publishes itself
             try:
                 return original(backend, function_name, qualifier, body)
             except BaseException:
                 realism.functions.update_undone(key, previous)
                 raise
+            finally:
+                _inside_update.active = False
 
         return update
 
     return wrap
+
+
+_inside_update = threading.local()
+
+
+def _lambda_publish_version(original: Any) -> Any:
+    """PublishVersion while the function is Pending or an update is InProgress: the conflict
+    deployment scripts meet most ("An update is in progress for resource: ...")."""
+
+    @functools.wraps(original)
+    def publish_version(backend: Any, function_name: str, *args: Any, **kwargs: Any) -> Any:
+        realism = _realism()
+        if realism is not None and not getattr(_inside_update, "active", False):
+            try:
+                fn = backend.get_function(function_name, None)
+            except Exception:  # noqa: BLE001 - moto's own call answers an unknown function
+                fn = None
+            if fn is not None:
+                _refuse_unless_settled(realism, fn)
+        return original(backend, function_name, *args, **kwargs)
+
+    return publish_version
 
 
 def _refuse_unless_settled(realism: Realism, fn: Any) -> None:
