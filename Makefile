@@ -30,7 +30,9 @@ test-tools:
 	bash scripts/install_test_tools.sh
 
 ## The whole suite: unit, local cloud, scripts, browser and Postman, and nbval over every
-## solution notebook.
+## solution notebook. tests/realism/ runs the notebooks and scripts once more in realism mode
+## (WORKSHOP_REALISM=aws, scaled down), where roles propagate, functions are Pending and
+## API Gateway throttles, as on AWS.
 test: setup test-tools
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg solutions/notebooks

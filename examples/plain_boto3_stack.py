@@ -164,18 +164,25 @@ def build_stack(prefix: str) -> Stack:
     print(f"  role     {role}")
 
     lambda_client = boto3.client("lambda")
-    # On AWS a brand-new role takes a few seconds before Lambda may assume it: retry
-    # create_function on "cannot be assumed" there. The local cloud accepts it at once.
-    function_arn = lambda_client.create_function(
-        FunctionName=function,
-        Runtime="python3.12",
-        Role=role_arn,
-        Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": lambda_zip(LAMBDA_DIR)},
-        Timeout=10,
-        MemorySize=128,
-        Environment={"Variables": {"TABLE_NAME": table}},
-    )["FunctionArn"]
+    # On AWS (and in the local cloud's realism mode) a brand-new role takes about 10 s before
+    # Lambda may assume it: retry create_function on "cannot be assumed", backing off.
+    for attempt in range(1, 13):
+        try:
+            function_arn = lambda_client.create_function(
+                FunctionName=function,
+                Runtime="python3.12",
+                Role=role_arn,
+                Handler="lambda_function.lambda_handler",
+                Code={"ZipFile": lambda_zip(LAMBDA_DIR)},
+                Timeout=10,
+                MemorySize=128,
+                Environment={"Variables": {"TABLE_NAME": table}},
+            )["FunctionArn"]
+            break
+        except lambda_client.exceptions.InvalidParameterValueException as error:
+            if "cannot be assumed" not in str(error) or attempt == 12:
+                raise
+            time.sleep(min(8, 2 ** (attempt - 1)))
     lambda_client.get_waiter("function_active_v2").wait(FunctionName=function)
     print(f"  function {function}")
 

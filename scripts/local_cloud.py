@@ -27,6 +27,11 @@ def _print_info(info: lifecycle.LocalCloudInfo, prefix: str) -> None:
     print(f"{prefix} (pid {info.pid})")
     print(f"  endpoint: {info.endpoint}    (export AWS_ENDPOINT_URL={info.endpoint})")
     print(f"  gateway:  {info.gateway}    (an API's base URL: {info.gateway}/<api_id>/<stage>)")
+    realism = info.realism or {"mode": "off", "scale": 1.0}
+    if realism["mode"] == "off":
+        print("  realism:  off (every change is instant; WORKSHOP_REALISM=aws for AWS's delays)")
+    else:
+        print(f"  realism:  {realism['mode']} (AWS's delays and quotas, durations x{realism['scale']:g})")
     if info.log_file:
         print(f"  log:      {info.log_file}")
 
@@ -35,6 +40,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     running = lifecycle.status()
     if running is not None:
         _print_info(running, "The local cloud is already running")
+        try:
+            lifecycle.warn_if_realism_differs(running)
+        except lifecycle.LocalCloudError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
         return 0
     info = lifecycle.start()
     _print_info(info, "Local cloud started")

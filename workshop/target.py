@@ -81,8 +81,12 @@ def target_name() -> str:
 def connect(*, quiet: bool = False) -> Target:
     """Point boto3 at the chosen target and say where it points.
 
-    Called once at the top of every notebook and by every script.
+    Called once at the top of every notebook and by every script. On both targets boto3
+    clients made afterwards retry throttled calls with back-off (:mod:`workshop.retrying`).
     """
+    from workshop.retrying import use_standard_retries
+
+    use_standard_retries()
     target = _connect_local() if target_name() == LOCAL else _connect_aws()
     if not quiet:
         print(describe(target))

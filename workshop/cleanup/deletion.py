@@ -32,6 +32,7 @@ from workshop.cleanup.resources import (
 )
 from workshop.cleanup.terminal import marks_for
 from workshop.naming import workshop_tags
+from workshop.retrying import throttle_wait
 
 # API Gateway allows DeleteRestApi once every 30 seconds per account (a fixed quota that cannot
 # be raised, see "API Gateway quotas for creating, deploying and managing an API"), so deleting
@@ -145,10 +146,13 @@ class Deleter:
                 apigateway.delete_rest_api(restApiId=resource.ident)
                 return
             except ClientError as error:
-                if error_code(error) != "TooManyRequestsException" or attempt == API_DELETE_ATTEMPTS:
+                if error_code(error) != "TooManyRequestsException":
                     raise
+                # The wait API Gateway asks for (Retry-After), else a whole quota period.
+                wait = throttle_wait(error, attempt, max_attempts=API_DELETE_ATTEMPTS,
+                                     fallback=API_DELETE_INTERVAL_SECONDS)
                 self.wait(
-                    API_DELETE_INTERVAL_SECONDS,
+                    wait,
                     f"API Gateway allows one API deletion per 30 s; retrying {resource.name} "
                     f"(attempt {attempt + 1} of {API_DELETE_ATTEMPTS})",
                 )

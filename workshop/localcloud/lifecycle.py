@@ -92,6 +92,8 @@ class LocalCloudInfo:
     #: Set when this local cloud was just started in place of an earlier one, which is gone
     #: with everything it held: says what happened to it.
     replaced: str | None = None
+    #: Realism mode as the process started with it: {"mode": "off" | "aws", "scale": float}.
+    realism: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -186,6 +188,7 @@ def _info(state: dict[str, Any], directory: Path) -> LocalCloudInfo:
         gateway_port=int(state["gateway_port"]),
         log_file=state.get("log_file"),
         started_at=float(state.get("started_at") or 0.0),
+        realism=state.get("realism") or {"mode": "off", "scale": 1.0},
     )
 
 
@@ -286,8 +289,33 @@ def ensure_running(state_dir: str | Path | None = None) -> LocalCloudInfo:
     """
     running = status(state_dir, patience_s=ENSURE_PATIENCE_S)
     if running is not None:
+        warn_if_realism_differs(running)
         return running
     return start(state_dir=state_dir)
+
+
+def _realism_requested() -> dict[str, Any]:
+    """``WORKSHOP_REALISM`` / ``WORKSHOP_REALISM_SCALE`` as a new local cloud would read them."""
+    from workshop.localcloud.realism.settings import RealismSettingError, from_environment
+
+    try:
+        return from_environment().describe()
+    except RealismSettingError as error:
+        raise LocalCloudError(str(error)) from None
+
+
+def warn_if_realism_differs(running: LocalCloudInfo) -> None:
+    """Realism is read when the local cloud starts: say so when the environment now asks for
+    another one, rather than let a learner believe it is on."""
+    requested = _realism_requested()
+    if running.realism and running.realism != requested:
+        print(
+            f"Note: the running local cloud has realism {running.realism['mode']} "
+            f"(scale {running.realism['scale']:g}), but WORKSHOP_REALISM asks for "
+            f"{requested['mode']} (scale {requested['scale']:g}). Realism is read at start: "
+            "run `python scripts/local_cloud.py down` and start it again to change it.",
+            file=sys.stderr,
+        )
 
 
 def start(
@@ -303,6 +331,7 @@ def start(
     unchanged.
     """
     directory = _writable_state_dir(state_dir)
+    _realism_requested()  # a bad WORKSHOP_REALISM(_SCALE) is reported here, not in a log file
     with _exclusive(directory):
         running = status(directory, patience_s=ENSURE_PATIENCE_S)
         if running is not None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workshop.localcloud import config
+from workshop.localcloud import config, realism
 
 log = logging.getLogger("workshop.localcloud")
 
@@ -123,6 +123,8 @@ class LocalCloudServer:
             "account_id": config.ACCOUNT_ID,
             "region": config.REGION,
             "lambda_environments": self.runtime.environment_count() if self.runtime else 0,
+            "realism": realism.describe(),
+            "realism_observed": realism.observed(),
         }
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -149,11 +151,14 @@ class LocalCloudServer:
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
         from workshop.localcloud.iam import IamEnforcer  # IAM enforced before moto sees a request
 
-        # Outside in: the Host/CORS guard (http_guard), the health route, IAM, then AWS's
-        # refusals and limits (workshop/localcloud/rules), then moto.
+        # Outside in: the Host/CORS guard (http_guard), the health route, IAM, realism mode's
+        # API Gateway quotas (WORKSHOP_REALISM=aws), AWS's refusals and limits
+        # (workshop/localcloud/rules), then moto.
         rules.install()
         app = EndpointGuard(
-            _HealthAndMoto(IamEnforcer(rules.RulesMiddleware(self._dispatcher)), self)
+            _HealthAndMoto(
+                IamEnforcer(realism.install(rules.RulesMiddleware(self._dispatcher))), self
+            )
         )
 
         class EndpointRequestHandler(StrictRequestLine, MotoRequestHandler):
@@ -271,6 +276,7 @@ class LocalCloudServer:
         from workshop.localcloud import rules
 
         rules.uninstall()
+        realism.uninstall()
         log.info("local cloud stopped")
 
 
@@ -351,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         server.start()
-    except OSError as error:
+    except (OSError, realism.RealismSettingError) as error:
         log.error("%s", error)
         return 1
     write_state(server, state_file, state_dir / config.LOG_FILE_NAME)

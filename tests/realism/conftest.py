@@ -1,0 +1,1 @@
+"""Realism-mode tests: unit tests on a manual clock, local-cloud tests, the end-to-end run."""
