@@ -48,11 +48,20 @@ class Target:
     def is_local(self) -> bool:
         return self.name == LOCAL
 
+    @property
+    def partition(self) -> str:
+        """The ARN partition of the region: ARNs built in notebooks say ``arn:{partition}:``."""
+        from workshop.arns import partition
+
+        return partition(self.region)
+
     def invoke_url(self, api_id: str, stage: str) -> str:
         """The base URL of a deployed REST API stage, ending with the stage (as AWS prints it)."""
         if self.gateway:
             return f"{self.gateway.rstrip('/')}/{api_id}/{stage}"
-        return f"https://{api_id}.execute-api.{self.region}.amazonaws.com/{stage}"
+        from workshop.arns import dns_suffix
+
+        return f"https://{api_id}.execute-api.{self.region}.{dns_suffix(self.region)}/{stage}"
 
 
 def target_name() -> str:

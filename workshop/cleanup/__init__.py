@@ -28,7 +28,8 @@ The modules, in the order a cleanup uses them:
 
 * ``resources``: the kinds of resource, :class:`Resource`, and ownership read from tags;
 * ``clients``: boto3 clients with retries; ``errors``: what an AWS error code means here;
-* ``discovery``: finding the resources by their tags;
+* ``discovery``: finding the resources by their names and tags, and saying when it could not
+  look everywhere (a refused call is never "nothing there");
 * ``confirmation``: asking before deleting on AWS;
 * ``deletion``: the ordered, idempotent deletes and their waits; ``cleaner``: the whole run;
 * ``terminal``: pass/fail marks that survive a non-Unicode console; ``cli``: ``scripts/cleanup.py``.
@@ -52,9 +53,11 @@ from workshop.cleanup.discovery import (
     LAMBDA_LOG_PREFIX,
     Discovery,
     discover,
+    find_log_group,
+    name_prefix,
     owners_in_account,
 )
-from workshop.cleanup.errors import CleanupError, error_code, is_gone
+from workshop.cleanup.errors import CleanupError, DiscoveryIncomplete, error_code, is_gone
 from workshop.cleanup.resources import (
     DELETE_ORDER,
     KIND_BUDGET,
@@ -76,6 +79,7 @@ __all__ = [
     "Cleaner",
     "CleanupError",
     "Discovery",
+    "DiscoveryIncomplete",
     "Outcome",
     "Report",
     "Resource",
