@@ -19,6 +19,7 @@ import math
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -75,10 +76,20 @@ class ReportLine:
 class LambdaLogStream:
     """One execution environment's stream in ``/aws/lambda/<name>``, in moto's logs backend."""
 
-    def __init__(self, logs_backend: Any, group_name: str, version: str = "$LATEST") -> None:
+    def __init__(
+        self,
+        logs_backend: Any,
+        group_name: str,
+        version: str = "$LATEST",
+        *,
+        may_write: Callable[[bool, str, bool], bool] | None = None,
+    ) -> None:
         self._backend = logs_backend
         self.group_name = group_name
         self.stream_name = new_stream_name(version)
+        # Lambda writes with the execution role's permissions: may_write(group exists, stream
+        # name, stream exists) says whether the role allows this write; False drops the events.
+        self._may_write = may_write
 
     def write(self, events: list[tuple[int, str]]) -> None:
         """Append ``(epoch ms, message)`` events, re-creating group and stream if someone
@@ -87,6 +98,11 @@ class LambdaLogStream:
             return
         records = [{"timestamp": stamp, "message": message} for stamp, message in events]
         with _LOGS_LOCK:
+            if self._may_write is not None:
+                group = self._backend.groups.get(self.group_name)
+                stream_exists = group is not None and self.stream_name in group.streams
+                if not self._may_write(group is not None, self.stream_name, stream_exists):
+                    return
             self._backend.ensure_log_group(self.group_name)
             self._backend.ensure_log_stream(self.group_name, self.stream_name)
             self._backend.put_log_events(self.group_name, self.stream_name, records)

@@ -301,7 +301,10 @@ class LambdaRuntime:
 
         task_root = self._task_root(config)
         stream = LambdaLogStream(
-            logs_backends[config.account_id][config.region], config.log_group, config.version
+            logs_backends[config.account_id][config.region],
+            config.log_group,
+            config.version,
+            may_write=_role_may_write_logs(config),
         )
         spec = WorkerSpec(
             task_root=task_root,
@@ -355,9 +358,6 @@ class LambdaRuntime:
                 "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
                 "AWS_REGION": config.region,
                 "AWS_DEFAULT_REGION": config.region,
-                # The role's credentials on AWS; moto accepts anything.
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
                 # Every boto3 call of the handler reaches the local cloud, unchanged.
                 "AWS_ENDPOINT_URL": self.endpoint_url,
                 # The machine's ~/.aws files must not add a profile, region or endpoint.
@@ -368,6 +368,7 @@ class LambdaRuntime:
         )
         if os.name == "posix":
             env["TZ"] = ":UTC"
+        env.update(execution_role_variables(config))
         return env
 
     # -- housekeeping ---------------------------------------------------------------------
@@ -420,6 +421,34 @@ class LambdaRuntime:
                 environment.worker.close()
         if self._own_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+def execution_role_variables(config: FunctionConfig) -> dict[str, str]:
+    """The execution role's temporary credentials, as Lambda puts them in the environment
+    (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN): the handler's calls act as
+    ``assumed-role/ROLE/FUNCTION`` and are held to the role's policies."""
+    from workshop.localcloud.iam import execution_role_credentials
+
+    role_arn = str(getattr(config.model, "role", "") or "")
+    return execution_role_credentials(
+        role_arn, config.name, account_id=config.account_id, region=config.region
+    )
+
+
+def _role_may_write_logs(config: FunctionConfig) -> Any:
+    """Lambda writes the function's logs with its role's permissions (see iam.execution)."""
+    from workshop.localcloud.iam import function_may_write_logs
+
+    role_arn = str(getattr(config.model, "role", "") or "")
+
+    def may_write(group_exists: bool, stream_name: str, stream_exists: bool) -> bool:
+        return function_may_write_logs(
+            role_arn, config.name, config.log_group, stream_name,
+            group_exists=group_exists, stream_exists=stream_exists,
+            account_id=config.account_id, region=config.region,
+        )
+
+    return may_write
 
 
 class InvalidCodeError(Exception):

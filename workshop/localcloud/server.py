@@ -139,7 +139,9 @@ class LocalCloudServer:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.started_at = time.time()
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
-        app = _HealthAndMoto(self._dispatcher, self)
+        from workshop.localcloud.iam import IamEnforcer  # IAM enforced before moto sees a request
+
+        app = _HealthAndMoto(IamEnforcer(self._dispatcher), self)
 
         def endpoint_server(port: int) -> Any:
             try:
