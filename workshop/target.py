@@ -6,7 +6,9 @@ with no ``endpoint_url``. The switch lives in the environment instead: botocore 
 the local cloud sends every client there, and removing it sends them to AWS.
 
 ``WORKSHOP_TARGET=local`` (the default) starts the local cloud if none runs and sets fake
-credentials; ``WORKSHOP_TARGET=aws`` uses the learner's own credentials and region.
+credentials (the account root, unrestricted; ``WORKSHOP_LOCAL_CREDENTIALS=environment`` keeps the
+keys of a local IAM user instead, to rehearse a least-privilege learner);
+``WORKSHOP_TARGET=aws`` uses the learner's own credentials and region.
 """
 
 from __future__ import annotations
@@ -165,15 +167,39 @@ def restore_learner_environment() -> list[str]:
     return restored
 
 
+def local_identity_from_environment() -> bool:
+    """Whether the local cloud is used with the keys in the environment instead of the root's.
+
+    ``WORKSHOP_LOCAL_CREDENTIALS=environment`` with ``AWS_ACCESS_KEY_ID`` and
+    ``AWS_SECRET_ACCESS_KEY`` (and ``AWS_SESSION_TOKEN``) of an IAM user or role session *of the
+    local cloud* rehearses a classroom learner: the local cloud enforces that identity's policies.
+    Without it the notebooks sign as the account root with fake keys, unrestricted.
+    """
+    return (os.environ.get(LOCAL_CREDENTIALS_VARIABLE, "").strip().lower() == "environment"
+            and bool(os.environ.get("AWS_ACCESS_KEY_ID"))
+            and bool(os.environ.get("AWS_SECRET_ACCESS_KEY")))
+
+
+LOCAL_CREDENTIALS_VARIABLE = "WORKSHOP_LOCAL_CREDENTIALS"
+
+
 def _connect_local() -> Target:
     from workshop.localcloud.lifecycle import ensure_running
 
     info = ensure_running()
+    if local_identity_from_environment():
+        credentials = {key: os.environ.get(key) for key in (
+            "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN")}
+    else:
+        credentials = {
+            **LOCAL_CREDENTIALS,
+            "AWS_SESSION_TOKEN": None,  # a real session token beside fake keys is refused
+            "AWS_SECURITY_TOKEN": None,
+        }
     _set_local_environment({
         "AWS_PROFILE": None,  # a profile would be looked up and could fail
-        **LOCAL_CREDENTIALS,
-        "AWS_SESSION_TOKEN": None,  # a real session token beside fake keys is refused
-        "AWS_SECURITY_TOKEN": None,
+        **credentials,
         "AWS_ENDPOINT_URL": info.endpoint,
         "AWS_DEFAULT_REGION": LOCAL_REGION,
         "AWS_REGION": LOCAL_REGION,

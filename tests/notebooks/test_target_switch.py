@@ -128,3 +128,28 @@ def test_without_a_local_connect_before_the_aws_connect_changes_nothing_of_the_l
     assert os.environ["AWS_PROFILE"] == "learner"
     assert aws.region == "eu-west-1"
     assert target_module.restore_learner_environment() == []
+
+
+def test_the_local_cloud_signs_as_the_root_unless_told_to_keep_the_environments_keys(switchable):
+    local_user = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLELOCALUSR", "AWS_SECRET_ACCESS_KEY": "secret"}
+    for key, value in local_user.items():
+        switchable.setenv(key, value)
+    switchable.setenv("WORKSHOP_TARGET", "local")
+    connect(quiet=True)
+    assert os.environ["AWS_ACCESS_KEY_ID"] == LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"]
+    target_module.restore_learner_environment()
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "AKIAEXAMPLELOCALUSR"
+
+    switchable.setenv("WORKSHOP_LOCAL_CREDENTIALS", "environment")
+    local = connect(quiet=True)
+    assert local.is_local
+    assert {key: os.environ[key] for key in local_user} == local_user
+    assert os.environ["AWS_ENDPOINT_URL"] == STAND_IN_LOCAL_CLOUD.endpoint
+
+
+def test_keeping_the_environments_keys_needs_both_keys(switchable):
+    switchable.setenv("WORKSHOP_LOCAL_CREDENTIALS", "environment")
+    switchable.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLELOCALUSR")  # no secret: not usable
+    switchable.setenv("WORKSHOP_TARGET", "local")
+    connect(quiet=True)
+    assert os.environ["AWS_ACCESS_KEY_ID"] == LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"]
