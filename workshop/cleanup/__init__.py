@@ -9,7 +9,12 @@ Ownership rules (what "ours" means; nothing is ever deleted by its name alone):
 * REST APIs, Lambda functions, IAM roles, customer managed IAM policies, DynamoDB tables and log
   groups are ours when their tags say ``workshop=serverless-inventory`` and
   ``workshop-owner=<owner>``. A look-alike with the same name but without these tags, or with
-  another owner's tag, is left alone.
+  another owner's tag, is left alone. Tags are only read of resources named like the workshop's
+  (``inventory-<owner>-…``; Lambda's ``/aws/lambda/inventory-<owner>-…`` groups), which is also all
+  a classroom learner may read (INSTRUCTORS.md).
+* A listing or tag read that is refused (AccessDenied) is reported, never taken for "nothing
+  there": ``discover`` raises :class:`DiscoveryIncomplete`, and a cleanup that could not look
+  everywhere fails instead of saying that nothing is left.
 * A log group without tags is ours only when it is ``/aws/lambda/<function>`` for a function
   that is ours (Lambda creates that group itself, untagged, on the first invocation) or
   ``API-Gateway-Execution-Logs_<api id>/...`` for one of our REST APIs. Before such a parent is
