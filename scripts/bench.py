@@ -13,6 +13,10 @@ integrations, a ``prod`` deployment — and measures:
   hop to the warm worker and back). Both sides are warmed up alike and measured in alternating
   blocks of 10 with the same number of samples, so machine noise hits both; the ratio is the
   ratio of the two medians;
+- what the IAM policy check costs a call: ``get_item`` signed with a session of the function's
+  role (identified and its policies evaluated, exactly as the function's own call behind
+  ``GET /product`` is) against the same call with the default root keys (no policy check);
+  target: at most 1 ms added to p50;
 - requests per second with 4 concurrent clients, through the gateway and raw;
 - the machine's load average, since other processes on a shared machine move every number.
 
@@ -196,6 +200,21 @@ def build_stack(session, code: bytes) -> str:  # noqa: ANN001 - a boto3 Session
     iam.attach_role_policy(
         RoleName=ROLE, PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
     )
+    # The function runs as this role and IAM is enforced: it needs the table's item actions,
+    # as the role lab 03 builds.
+    table_arn = f"arn:aws:dynamodb:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:table/{TABLE}"
+    iam.put_role_policy(
+        RoleName=ROLE,
+        PolicyName="bench-table",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Scan"], "Resource": table_arn}
+                ],
+            }
+        ),
+    )
     lambda_client = session.client("lambda")
     function_arn = lambda_client.create_function(
         FunctionName=FUNCTION,
@@ -235,6 +254,18 @@ def build_stack(session, code: bytes) -> str:  # noqa: ANN001 - a boto3 Session
     )
     apigateway.create_deployment(restApiId=api_id, stageName=STAGE)
     return api_id
+
+
+def session_client_for_role(session, service: str):  # noqa: ANN001, ANN201 - boto3 objects
+    """A client signed with temporary credentials of the function's role (sts.assume_role)."""
+    role_arn = f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/{ROLE}"
+    credentials = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=FUNCTION)["Credentials"]
+    return session.client(
+        service,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
 
 
 def proxy_event(path: str, query: dict[str, str] | None = None) -> bytes:
@@ -339,6 +370,19 @@ def main(argv: list[str] | None = None) -> int:
         interleaved(gateway_get, raw_get, 30)
         gateway_samples, raw_samples = interleaved(gateway_get, raw_get, count)
 
+        # What IAM enforcement costs a call: the same get_item signed by the root (the
+        # default fake keys: passed without a policy check) and by a session of the function's
+        # role (identified, its policies evaluated against the table ARN) - the function's own
+        # get_item behind GET /product is checked exactly like the latter.
+        role_session = session_client_for_role(session, "dynamodb")
+
+        def role_get() -> None:
+            if "Item" not in role_session.get_item(TableName=TABLE, Key={"productId": {"S": PRODUCT_ID}}):
+                raise RuntimeError("get_item as the role found nothing")
+
+        interleaved(role_get, raw_get, 30)
+        checked_samples, unchecked_samples = interleaved(role_get, raw_get, count)
+
         def gateway_client() -> Callable[[], object]:
             own = requests.Session()
             return lambda: own.get(product_url, params={"productId": PRODUCT_ID}, timeout=30)
@@ -358,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         raw_rps = (raw_rps + throughput(raw_client, clients, per_client)) / 2
         gateway_rps = (gateway_rps + throughput(gateway_client, clients, per_client)) / 2
 
+        checked_p50, unchecked_p50 = statistics.median(checked_samples), statistics.median(unchecked_samples)
+        iam_cost_ms = checked_p50 - unchecked_p50
         gateway_p50, gateway_p95 = statistics.median(gateway_samples), percentile(gateway_samples, 0.95)
         raw_p50, raw_p95 = statistics.median(raw_samples), percentile(raw_samples, 0.95)
         warm_p50 = statistics.median(warm_invoke)
@@ -376,6 +422,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{ratio:8.2f}x   (target <= 2x: {'met' if ratio <= 2 else 'NOT met'})",
             ),
             ("gateway / raw get_item, p95", f"{gateway_p95 / raw_p95:8.2f}x"),
+            (f"get_item as the function's role (IAM checked) p50 (n={len(checked_samples)})", f"{checked_p50:8.2f} ms"),
+            (f"get_item as root (no policy check) p50 (n={len(unchecked_samples)})", f"{unchecked_p50:8.2f} ms"),
+            (
+                "IAM policy check per call, p50 difference",
+                f"{iam_cost_ms:8.2f} ms   (target <= 1 ms: {'met' if iam_cost_ms <= 1 else 'NOT met'})",
+            ),
             (f"requests/s via gateway, {clients} clients", f"{gateway_rps:8.0f}"),
             (f"requests/s raw get_item, {clients} clients", f"{raw_rps:8.0f}"),
             ("gateway / raw requests/s", f"{gateway_rps / raw_rps:8.2f}x"),

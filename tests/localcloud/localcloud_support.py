@@ -26,6 +26,18 @@ TRUST_POLICY = {
     ],
 }
 
+#: What the runtime tests' functions do: write logs and call DynamoDB.
+RUNTIME_TEST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:*"],
+            "Resource": "*",
+        }
+    ],
+}
+
 
 def make_zip(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
@@ -69,9 +81,15 @@ class InProcessCloud:
     def role_arn(self) -> str:
         if self._role_arn is None:
             name = unique("runtime-test-role")
-            self._role_arn = self.client("iam").create_role(
+            iam = self.client("iam")
+            self._role_arn = iam.create_role(
                 RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
             )["Role"]["Arn"]
+            # Functions run as their role (IAM is enforced): let the test functions log and use
+            # DynamoDB, as a learner's role does.
+            iam.put_role_policy(
+                RoleName=name, PolicyName="runtime-tests", PolicyDocument=json.dumps(RUNTIME_TEST_POLICY)
+            )
         return self._role_arn
 
     def deploy(

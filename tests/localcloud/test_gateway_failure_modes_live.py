@@ -140,6 +140,10 @@ def live_api(local_cloud) -> Iterator[LiveApi]:
     api_id = None
     try:
         role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
+        # Lambda writes the functions' logs with the role's permissions.
+        iam.attach_role_policy(
+            RoleName=role, PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+        )
         arns = {}
         for name, source, timeout in ((function, BEHAVIOURS_SOURCE, 10), (unpermitted, ECHO_SOURCE, 3)):
             arns[name] = lambda_client.create_function(
@@ -190,6 +194,9 @@ def live_api(local_cloud) -> Iterator[LiveApi]:
         for name in created_functions:
             lambda_client.delete_function(FunctionName=name)
         try:
+            iam.detach_role_policy(
+                RoleName=role, PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+            )
             iam.delete_role(RoleName=role)
         except iam.exceptions.NoSuchEntityException:
             pass

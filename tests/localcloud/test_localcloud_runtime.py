@@ -88,7 +88,8 @@ def test_invoke_runs_the_deployed_zip_with_its_environment_and_context(cloud):
     assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/{name}"
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert env["AWS_ENDPOINT_URL"] == cloud.endpoint
-    assert env["AWS_ACCESS_KEY_ID"] == "testing"
+    # The execution role's temporary credentials (test_iam_enforcement checks whose they are).
+    assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA") and env["AWS_SESSION_TOKEN"]
     assert env["_HANDLER"] == "app.handler"
     assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.11"
     assert env["LAMBDA_TASK_ROOT"] == body["cwd"]

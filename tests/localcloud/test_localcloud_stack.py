@@ -64,6 +64,12 @@ def test_a_stack_built_with_plain_boto3_answers_through_the_gateway_and_logs(loc
     }
     role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     iam.attach_role_policy(RoleName=role, PolicyArn=BASIC_EXECUTION_ROLE)
+    # The function runs as its role: it needs the table's item actions, as on AWS.
+    table_arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}"
+    iam.put_role_policy(RoleName=role, PolicyName="table", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"], "Resource": table_arn}],
+    }))
     lambda_client = boto3.client("lambda")
     function_arn = lambda_client.create_function(
         FunctionName=function, Runtime="python3.11", Role=role_arn,

@@ -238,7 +238,19 @@ class ExecuteApiGateway:
             ),
             source_account=self.account_id,
         )
-        if not allows_invoke(list(function.policy.statements), source):
+        credentials = getattr(route.integration, "credentials", None)
+        if credentials:
+            # API Gateway invokes with the integration role; the resource policy is not consulted.
+            from workshop.localcloud.iam.integration import integration_role_may_invoke
+
+            role_check = integration_role_may_invoke(
+                credentials, target.arn, account_id=self.account_id, region=self.region
+            )
+            if not role_check.allowed:
+                return self._config_error(
+                    request, f"Invalid permissions on Lambda function {target.arn}: {role_check.reason}"
+                )
+        elif not allows_invoke(list(function.policy.statements), source):
             return self._config_error(
                 request,
                 f"Invalid permissions on Lambda function {target.arn}: its resource policy does "

@@ -282,6 +282,12 @@ def function_arn(
     return f"{arn}:{qualifier}" if qualifier and keep_qualifier else arn
 
 
+def _function_has_tags(arn: str) -> bool:
+    from workshop.localcloud.iam.resource_tags import tags_of
+
+    return bool(tags_of(arn))
+
+
 def lambda_call(request: HttpRequest) -> ApiCall:
     operation, params = match_rest_route("lambda", request.method, request.path, request.query)
     if not operation:
@@ -295,6 +301,10 @@ def lambda_call(request: HttpRequest) -> ApiCall:
         tags = {str(k): str(v) for k, v in (body.get("Tags") or {}).items()}
         resource = function_arn(region, account, str(body.get("FunctionName", "")))
         checks.append(Check(action, resource, _tag_keys(tags)))
+        if tags:
+            # Lambda developer guide, "Permissions required for working with tags":
+            # lambda:TagResource "to call TagResource or perform a tag on create".
+            checks.append(Check("lambda:TagResource", resource, _tag_keys(tags)))
         function_role = str(body.get("Role") or "") or None
     elif "FunctionName" in params:
         qualifier = (request.query.get("Qualifier") or [None])[0]
@@ -302,6 +312,11 @@ def lambda_call(request: HttpRequest) -> ApiCall:
         if operation in _LAMBDA_UNQUALIFIED:
             resource = function_arn(region, account, params["FunctionName"], keep_qualifier=False)
         checks.append(Check(action, resource))
+        if operation == "GetFunction" and _function_has_tags(resource):
+            # Same page: "For tagged functions, this permission [lambda:ListTags] is also
+            # necessary for GetFunction."
+            checks.append(Check("lambda:ListTags", function_arn(region, account, params["FunctionName"],
+                                                                keep_qualifier=False)))
         if operation == "UpdateFunctionConfiguration":
             function_role = str(request.json().get("Role") or "") or None
     elif "Resource" in params:
@@ -359,6 +374,10 @@ _IAM_ACCOUNT_WIDE = {
 _IAM_CALLER_DEFAULT = {"GetUser", "ListAccessKeys", "CreateAccessKey", "DeleteAccessKey",
                        "UpdateAccessKey", "ListSigningCertificates", "ListSSHPublicKeys",
                        "ListMFADevices", "ChangePassword", "ListServiceSpecificCredentials"}
+
+
+_IAM_TAG_ON_CREATE = {"CreateRole": "iam:TagRole", "CreateUser": "iam:TagUser", "CreatePolicy": "iam:TagPolicy",
+                      "CreateInstanceProfile": "iam:TagInstanceProfile"}
 
 
 def _iam_list(params: dict[str, str], prefix: str) -> list[str]:
@@ -439,7 +458,13 @@ def iam_call(request: HttpRequest, caller_user_arn: str | None) -> ApiCall:
         resource = caller_user_arn or f"arn:aws:iam::{account}:root"
     else:
         resource = "*"
-    return ApiCall("iam", operation, [Check(action, resource, keys)])
+    checks = [Check(action, resource, keys)]
+    tag_action = _IAM_TAG_ON_CREATE.get(operation)
+    if tag_action and tags:
+        # IAM User Guide, "Permissions required to tag IAM entities": creating an entity with
+        # tags also needs the entity's Tag* permission.
+        checks.append(Check(tag_action, resource, keys))
+    return ApiCall("iam", operation, checks)
 
 
 # -- STS, Budgets, the tagging API --------------------------------------------------------------

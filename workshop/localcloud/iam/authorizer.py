@@ -3,8 +3,8 @@
 Identity-based evaluation within one account (IAM User Guide, "Policy evaluation logic"): the
 root is unrestricted; a user or role session needs an Allow in its identity-based policies and no
 explicit Deny; a role session created with a session policy also needs that policy's Allow.
-Permissions boundaries, SCPs and resource-based policies other than trust policies are not
-evaluated (the workshop uses none).
+A role's permissions boundary limits it too. SCPs and resource-based policies other than trust
+policies are not evaluated (the workshop uses none).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from workshop.localcloud.iam.principals import (
     Principal,
     compiled_identity_policies,
     find_role,
+    permissions_boundary,
     principal_tags,
 )
 from workshop.localcloud.iam.resource_tags import tags_of
@@ -134,12 +135,21 @@ def _global_key(principal: Principal, key: str, region: str) -> object:
     return _UNKNOWN
 
 
-def authorize_check(principal: Principal, check: Check, region: str = config.REGION) -> Decision:
-    """Evaluate one :class:`Check` for ``principal``."""
+def authorize_check(
+    principal: Principal, check: Check, region: str = config.REGION, *, log_denial: bool = True
+) -> Decision:
+    """Evaluate one :class:`Check` for ``principal`` (a denial is logged unless ``log_denial``
+    is False, for callers that log it their own way)."""
     if principal.is_root:
         return Decision(True, False, principal.arn, check.action, check.resource)
     lookup = condition_keys(principal, check, region)
     outcome = evaluate(compiled_identity_policies(principal), check.action, check.resource, lookup)
+    if outcome is Outcome.ALLOW:
+        boundary = permissions_boundary(principal)
+        if boundary is not None:
+            bounded = evaluate([boundary], check.action, check.resource, lookup)
+            if bounded is not Outcome.ALLOW:
+                outcome = bounded
     if outcome is Outcome.ALLOW and principal.session_policy:
         session = compile_any(principal.session_policy)
         session_outcome = evaluate([session] if session else [], check.action, check.resource, lookup)
@@ -152,7 +162,7 @@ def authorize_check(principal: Principal, check: Check, region: str = config.REG
         action=check.action,
         resource=check.resource,
     )
-    if not decision.allowed:
+    if not decision.allowed and log_denial:
         log.info("IAM: denied %s", decision.message)
     return decision
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from workshop.localcloud import config
@@ -84,6 +85,7 @@ def function_may_write_logs(
     ``logs:CreateLogStream`` when the stream is, and ``logs:PutLogEvents``.
     """
     if not role_trusts_service(role_arn, "lambda.amazonaws.com", account_id=account_id):
+        _log_no_logs(function_name, f"the role {role_arn} is missing or does not trust lambda.amazonaws.com")
         return False
     principal = function_principal(role_arn, function_name, account_id)
     needed = []
@@ -93,6 +95,15 @@ def function_may_write_logs(
         needed.append(Check("logs:CreateLogStream", log_group_resource(region, account_id, group, stream)))
     needed.append(Check("logs:PutLogEvents", log_group_resource(region, account_id, group, stream)))
     for check in needed:
-        if not authorize_check(principal, check, region).allowed:
+        decision = authorize_check(principal, check, region, log_denial=False)
+        if not decision.allowed:
+            _log_no_logs(function_name, decision.message)
             return False
     return True
+
+
+@functools.lru_cache(maxsize=256)
+def _log_no_logs(function_name: str, reason: str) -> None:
+    # Once per function and reason: Lambda drops the logs silently on AWS; the local cloud's
+    # own log says why, so "where are my logs?" has an answer.
+    log.warning("Lambda cannot write the logs of %s with its execution role: %s", function_name, reason)

@@ -72,7 +72,14 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     except ValueError:
         length = 0
     stream = environ.get("wsgi.input")
-    body = stream.read(length) if stream is not None and length > 0 else b""
+    if stream is None:
+        body = b""
+    elif length > 0:
+        body = stream.read(length)
+    elif environ.get("wsgi.input_terminated") or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", ""):
+        body = stream.read()  # a chunked body has no Content-Length; the server ends the stream
+    else:
+        body = b""
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return body

@@ -197,6 +197,7 @@ class Statement:
     def conditions_hold(self, lookup: KeyLookup) -> bool | None:
         """True / False; None when a condition cannot be evaluated (the caller decides)."""
         if self.unsupported:
+            self.unsupported_seen(self.unsupported)
             return None
         for condition in self.conditions:
             try:

@@ -89,6 +89,7 @@ class PrincipalDirectory:
         self._lock = threading.Lock()
         self._sessions: dict[str, Any] = {}  # access key id -> moto AssumedRole
         self._sessions_seen = 0
+        self._user_keys: dict[str, str] = {}  # access key id -> user name (verified on use)
 
     def identify(self, access_key_id: str, session_token: str | None) -> Principal:
         if not access_key_id or not AWS_KEY_ID.match(access_key_id):
@@ -101,11 +102,15 @@ class PrincipalDirectory:
 
     def _user_for_key(self, access_key_id: str) -> Principal:
         backend = _iam(self.account_id)
-        for user in list(backend.users.values()):
+        cached = backend.users.get(self._user_keys.get(access_key_id, ""))
+        # The user this key belonged to last time first; the others only when it moved.
+        users = ([cached] if cached is not None else []) + list(backend.users.values())
+        for user in users:
             for key in user.access_keys:
                 if key.access_key_id == access_key_id:
                     if key.status != "Active":
                         raise InvalidCredentials("the access key is inactive")
+                    self._user_keys[access_key_id] = user.name
                     return Principal(
                         kind=USER, arn=user.arn, account_id=self.account_id, name=user.name
                     )
@@ -193,10 +198,31 @@ def find_role(account_id: str, role_arn_or_name: str) -> Any:
     """moto's Role for an ARN (any path) or a name; None when it does not exist."""
     backend = _iam(account_id)
     is_arn = role_arn_or_name.startswith("arn:")
+    name = role_arn_or_name.rsplit("/", 1)[-1] if is_arn else role_arn_or_name
+    # Compare the cheap name first (moto computes ``arn`` on every access), the ARN (which has
+    # the path) only for the role of that name.
     for role in list(backend.roles.values()):
-        if (role.arn if is_arn else role.name) == role_arn_or_name:
+        if role.name == name and (not is_arn or role.arn == role_arn_or_name):
             return role
     return None
+
+
+def permissions_boundary(principal: Principal) -> CompiledPolicy | None:
+    """The role's permissions boundary (a managed policy), compiled; None when it has none.
+
+    IAM User Guide, "Permissions boundaries for IAM entities": the effective permissions are
+    the intersection of the identity-based policies and the boundary.
+    """
+    if principal.kind != ASSUMED_ROLE:
+        return None
+    role = find_role(principal.account_id, principal.role_arn)
+    boundary_arn = getattr(role, "permissions_boundary_arn", None) if role is not None else None
+    if not boundary_arn:
+        return None
+    policy = _iam(principal.account_id).managed_policies.get(boundary_arn)
+    document = _managed_document(policy) if policy is not None else None
+    # A boundary that names no readable policy allows nothing.
+    return compile_any(document) if document else compile_any('{"Statement": []}')
 
 
 def principal_tags(principal: Principal) -> dict[str, str]:
