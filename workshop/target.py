@@ -6,7 +6,9 @@ with no ``endpoint_url``. The switch lives in the environment instead: botocore 
 the local cloud sends every client there, and removing it sends them to AWS.
 
 ``WORKSHOP_TARGET=local`` (the default) starts the local cloud if none runs and sets fake
-credentials; ``WORKSHOP_TARGET=aws`` uses the learner's own credentials and region.
+credentials (the account root, unrestricted; ``WORKSHOP_LOCAL_CREDENTIALS=environment`` keeps the
+keys of a local IAM user instead, to rehearse a least-privilege learner);
+``WORKSHOP_TARGET=aws`` uses the learner's own credentials and region.
 """
 
 from __future__ import annotations
@@ -61,11 +63,20 @@ class Target:
     def is_local(self) -> bool:
         return self.name == LOCAL
 
+    @property
+    def partition(self) -> str:
+        """The ARN partition of the region: ARNs built in notebooks say ``arn:{partition}:``."""
+        from workshop.arns import partition
+
+        return partition(self.region)
+
     def invoke_url(self, api_id: str, stage: str) -> str:
         """The base URL of a deployed REST API stage, ending with the stage (as AWS prints it)."""
         if self.gateway:
             return f"{self.gateway.rstrip('/')}/{api_id}/{stage}"
-        return f"https://{api_id}.execute-api.{self.region}.amazonaws.com/{stage}"
+        from workshop.arns import dns_suffix
+
+        return f"https://{api_id}.execute-api.{self.region}.{dns_suffix(self.region)}/{stage}"
 
 
 def target_name() -> str:
@@ -112,6 +123,90 @@ def describe(target: Target) -> str:
     )
 
 
+# The environment variables the local connect changes. What the learner had in them is kept in
+# ``_SAVED_ENVIRONMENT`` so that switching the same kernel to AWS (lab 00: ``%env
+# WORKSHOP_TARGET=aws``, then the first cell again) gives back their profile, session token and
+# region instead of leaving them without credentials or in the local cloud's us-east-1.
+LOCAL_ENVIRONMENT_KEYS = (
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+)
+
+
+@dataclass(frozen=True)
+class _SavedValue:
+    """One variable before the local connect changed it, and what the local connect left in it."""
+
+    learner: str | None  # None: the learner did not have it set
+    local: str | None  # None: the local connect removed it
+
+
+# Kept in this process only (never in os.environ): the learner's real credentials must not reach
+# the local cloud or the functions it runs.
+_SAVED_ENVIRONMENT: dict[str, _SavedValue] = {}
+
+
+def _set_local_environment(values: dict[str, str | None]) -> None:
+    """Set ``values`` (None: remove), remembering the learner's own values on the first switch.
+
+    Only the first local connect after an AWS one records: the later ones (every notebook's first
+    cell, every catch-up) see the local values, which are not the learner's.
+    """
+    first = not _SAVED_ENVIRONMENT
+    for key in LOCAL_ENVIRONMENT_KEYS:
+        value = values.get(key)
+        if first:
+            _SAVED_ENVIRONMENT[key] = _SavedValue(os.environ.get(key), value)
+        elif key in _SAVED_ENVIRONMENT:
+            _SAVED_ENVIRONMENT[key] = _SavedValue(_SAVED_ENVIRONMENT[key].learner, value)
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def restore_learner_environment() -> list[str]:
+    """Give back the variables the local connect changed; return the names restored.
+
+    A variable the learner changed since (``%env AWS_PROFILE=other``) is theirs and stays as they
+    set it: only a value that is still the local connect's is replaced.
+    """
+    restored = []
+    for key, saved in _SAVED_ENVIRONMENT.items():
+        if os.environ.get(key) != saved.local:
+            continue
+        if saved.learner is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = saved.learner
+        if saved.learner != saved.local:
+            restored.append(key)
+    _SAVED_ENVIRONMENT.clear()
+    return restored
+
+
+def local_identity_from_environment() -> bool:
+    """Whether the local cloud is used with the keys in the environment instead of the root's.
+
+    ``WORKSHOP_LOCAL_CREDENTIALS=environment`` with ``AWS_ACCESS_KEY_ID`` and
+    ``AWS_SECRET_ACCESS_KEY`` (and ``AWS_SESSION_TOKEN``) of an IAM user or role session *of the
+    local cloud* rehearses a classroom learner: the local cloud enforces that identity's policies.
+    Without it the notebooks sign as the account root with fake keys, unrestricted.
+    """
+    return (os.environ.get(LOCAL_CREDENTIALS_VARIABLE, "").strip().lower() == "environment"
+            and bool(os.environ.get("AWS_ACCESS_KEY_ID"))
+            and bool(os.environ.get("AWS_SECRET_ACCESS_KEY")))
+
+
+LOCAL_CREDENTIALS_VARIABLE = "WORKSHOP_LOCAL_CREDENTIALS"
+
+
 def _connect_local() -> Target:
     from workshop.localcloud.lifecycle import LocalCloudError, ensure_running
 
@@ -123,12 +218,23 @@ def _connect_local() -> Target:
     if notice:
         # Printed even with quiet=True: losing earlier work must never go unnoticed.
         print(notice)
-    os.environ.pop("AWS_PROFILE", None)  # a profile would be looked up and could fail
-    os.environ.update(LOCAL_CREDENTIALS)
-    os.environ.pop("AWS_SESSION_TOKEN", None)
-    os.environ["AWS_ENDPOINT_URL"] = info.endpoint
-    os.environ["AWS_DEFAULT_REGION"] = LOCAL_REGION
-    os.environ["AWS_REGION"] = LOCAL_REGION
+    if local_identity_from_environment():
+        credentials = {key: os.environ.get(key) for key in (
+            "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN")}
+    else:
+        credentials = {
+            **LOCAL_CREDENTIALS,
+            "AWS_SESSION_TOKEN": None,  # a real session token beside fake keys is refused
+            "AWS_SECURITY_TOKEN": None,
+        }
+    _set_local_environment({
+        "AWS_PROFILE": None,  # a profile would be looked up and could fail
+        **credentials,
+        "AWS_ENDPOINT_URL": info.endpoint,
+        "AWS_DEFAULT_REGION": LOCAL_REGION,
+        "AWS_REGION": LOCAL_REGION,
+    })
     return Target(
         name=LOCAL,
         region=LOCAL_REGION,
@@ -142,6 +248,7 @@ def _connect_aws() -> Target:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
+    restore_learner_environment()
     endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)
     if endpoint and ("127.0.0.1" not in endpoint and "localhost" not in endpoint):
         # Somebody pointed boto3 at a non-local endpoint on purpose: keep it.

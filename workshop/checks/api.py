@@ -89,7 +89,7 @@ class ApiChecks(LiveApiChecks):
     def _permission_check(self, api: dict) -> CheckResult:
         title = "API Gateway may invoke the function (Lambda permission)"
         hint = lab_hint("04", "add_permission(Principal='apigateway.amazonaws.com', "
-                        "Action='lambda:InvokeFunction', SourceArn='arn:aws:execute-api:<region>:"
+                        "Action='lambda:InvokeFunction', SourceArn='arn:<partition>:execute-api:<region>:"
                         f"<account>:{api['id']}/*'); without it API Gateway answers 500")
         try:
             policy = json.loads(self.clients("lambda").get_policy(
@@ -98,7 +98,8 @@ class ApiChecks(LiveApiChecks):
             if is_gone(error):
                 return CheckResult("04", title, False, "the function has no resource policy", hint)
             raise
-        sample = (f"arn:aws:execute-api:{self.clients.region}:{self.clients.account_id}:"
+        sample = (f"arn:{self.clients.partition}:execute-api:{self.clients.region}:"
+                  f"{self.clients.account_id}:"
                   f"{api['id']}/{self.names.stage}/GET/health")
         ok, detail = permission_allows(policy, sample)
         return CheckResult("04", title, ok, detail, hint)

@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from workshop.checks.checker import Checker
 from workshop.checks.labs import CLASS_LABS, DEFAULT_LAB, LABS, labs_through, parse_lab
 from workshop.checks.report import class_table, print_results
-from workshop.cleanup import Clients, discover, marks_for, tolerant_stdout
+from workshop.cleanup import Clients, DiscoveryIncomplete, discover, marks_for, tolerant_stdout
 from workshop.naming import InvalidOwnerError, current_owner, normalize_owner
 from workshop.paths import LABS_DIR
 
@@ -60,6 +60,15 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
             found = discover(None, clients=clients)
         except (ClientError, BotoCoreError) as error:
             print(f"error: cannot list the workshop's resources: {error}", file=sys.stderr)
+            return 2
+        except DiscoveryIncomplete as incomplete:
+            # Without every listing, "nobody has anything left" could be false: say what was
+            # refused instead of a table built on part of the account.
+            for warning in incomplete.warnings:
+                print(f"error: {warning}", file=sys.stderr)
+            print("error: cannot list every learner's resources with these credentials (see "
+                  "above); the instructor's identity needs the list and tag-read permissions.",
+                  file=sys.stderr)
             return 2
         owners = sorted({r.owner for r in found})
         if not owners:

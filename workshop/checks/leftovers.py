@@ -11,12 +11,28 @@ from collections.abc import Iterator
 
 from workshop.checks.lookups import ResourceLookups
 from workshop.checks.result import CheckResult, lab_hint
-from workshop.cleanup import KIND_LABELS, discover, owner_from_tags
+from workshop.cleanup import (
+    KIND_LABELS,
+    DiscoveryIncomplete,
+    discover,
+    find_log_group,
+    owner_from_tags,
+)
 
 
 class LeftoverChecks(ResourceLookups):
     def lab_07(self) -> Iterator[CheckResult]:
-        left = discover(self.owner, clients=self.clients)
+        try:
+            left = discover(self.owner, clients=self.clients)
+            refused: list[str] = []
+        except DiscoveryIncomplete as incomplete:
+            left, refused = incomplete.found, incomplete.warnings
+        for warning in refused:
+            # Never "nothing is left" when we could not look: the learner must see the refusal.
+            yield CheckResult("07", "every kind of resource could be looked at", False, warning,
+                              lab_hint("07", "your identity lacks a permission the cleanup "
+                                       "needs (the AccessDenied names it): ask your instructor, "
+                                       "see INSTRUCTORS.md's learner policy"))
         for resource in left:
             yield CheckResult("07", f"{resource.describe()} is gone", False, "still there",
                               lab_hint("07", "run `python scripts/cleanup.py`"))
@@ -27,7 +43,7 @@ class LeftoverChecks(ResourceLookups):
                               lab_hint("07", "cleanup.py never deletes untagged resources: if it "
                                        "is yours, delete it as the lab's step-by-step section "
                                        "shows"))
-        if not left and not untagged:
+        if not left and not untagged and not refused:
             yield CheckResult("07", f"nothing of {self.owner}'s is left", True)
 
     def _untagged_with_my_names(self) -> list[str]:
@@ -53,10 +69,10 @@ class LeftoverChecks(ResourceLookups):
             if owner_from_tags(api.get("tags")) is None:
                 untagged.append(f"{KIND_LABELS['rest-api']} {api.get('name')} ({api['id']})")
         logs = self.clients("logs")
-        for group in logs.describe_log_groups(logGroupNamePrefix=self.names.log_group).get(
-                "logGroups", []):
-            if group["logGroupName"] != self.names.log_group:
-                continue
+        # The exact name only: /aws/lambda/inventory-ada-api is a prefix of owner ada-api's
+        # /aws/lambda/inventory-ada-api-api, which is not ada's.
+        group = find_log_group(logs, self.names.log_group)
+        if group is not None:
             arn = (group.get("logGroupArn") or group["arn"]).removesuffix(":*")
             tags = logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
             if owner_from_tags(tags) is None and not function:

@@ -55,7 +55,8 @@ class ResourceLookups:
         table = self.table()
         if table:
             return table["TableArn"]
-        return (f"arn:aws:dynamodb:{self.clients.region}:{self.clients.account_id}:"
+        return (f"arn:{self.clients.partition}:dynamodb:{self.clients.region}:"
+                f"{self.clients.account_id}:"
                 f"table/{self.names.table}")
 
     def function(self) -> dict | None:

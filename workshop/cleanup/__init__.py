@@ -9,7 +9,12 @@ Ownership rules (what "ours" means; nothing is ever deleted by its name alone):
 * REST APIs, Lambda functions, IAM roles, customer managed IAM policies, DynamoDB tables and log
   groups are ours when their tags say ``workshop=serverless-inventory`` and
   ``workshop-owner=<owner>``. A look-alike with the same name but without these tags, or with
-  another owner's tag, is left alone.
+  another owner's tag, is left alone. Tags are only read of resources named like the workshop's
+  (``inventory-<owner>-…``; Lambda's ``/aws/lambda/inventory-<owner>-…`` groups), which is also all
+  a classroom learner may read (INSTRUCTORS.md).
+* A listing or tag read that is refused (AccessDenied) is reported, never taken for "nothing
+  there": ``discover`` raises :class:`DiscoveryIncomplete`, and a cleanup that could not look
+  everywhere fails instead of saying that nothing is left.
 * A log group without tags is ours only when it is ``/aws/lambda/<function>`` for a function
   that is ours (Lambda creates that group itself, untagged, on the first invocation) or
   ``API-Gateway-Execution-Logs_<api id>/...`` for one of our REST APIs. Before such a parent is
@@ -28,7 +33,8 @@ The modules, in the order a cleanup uses them:
 
 * ``resources``: the kinds of resource, :class:`Resource`, and ownership read from tags;
 * ``clients``: boto3 clients with retries; ``errors``: what an AWS error code means here;
-* ``discovery``: finding the resources by their tags;
+* ``discovery``: finding the resources by their names and tags, and saying when it could not
+  look everywhere (a refused call is never "nothing there");
 * ``confirmation``: asking before deleting on AWS;
 * ``deletion``: the ordered, idempotent deletes and their waits; ``cleaner``: the whole run;
 * ``terminal``: pass/fail marks that survive a non-Unicode console; ``cli``: ``scripts/cleanup.py``.
@@ -52,9 +58,11 @@ from workshop.cleanup.discovery import (
     LAMBDA_LOG_PREFIX,
     Discovery,
     discover,
+    find_log_group,
+    name_prefix,
     owners_in_account,
 )
-from workshop.cleanup.errors import CleanupError, error_code, is_gone
+from workshop.cleanup.errors import CleanupError, DiscoveryIncomplete, error_code, is_gone
 from workshop.cleanup.resources import (
     DELETE_ORDER,
     KIND_BUDGET,
@@ -76,6 +84,7 @@ __all__ = [
     "Cleaner",
     "CleanupError",
     "Discovery",
+    "DiscoveryIncomplete",
     "Outcome",
     "Report",
     "Resource",

@@ -26,7 +26,14 @@ class Report:
     warnings: list[str] = field(default_factory=list)
 
     @property
+    def complete(self) -> bool:
+        """Whether every discovery could look everywhere (nothing was refused)."""
+        return not self.warnings
+
+    @property
     def ok(self) -> bool:
+        if not self.complete:
+            return False  # what could not be looked at may still be there
         if self.dry_run:
             return True
         return not self.remaining and all(outcome.ok for outcome in self.outcomes)
@@ -50,7 +57,12 @@ class Cleaner(Deleter):
             self.say(f"warning: {warning}")
         whose = f"{discovery.owner}'s" if discovery.owner else "the workshop's"
         if not report.found:
-            self.say(f"Nothing of {whose} was found: there is nothing to delete.")
+            if report.complete:
+                self.say(f"Nothing of {whose} was found: there is nothing to delete.")
+            else:
+                self.say(f"{self.marks.fail} Nothing of {whose} was found where cleanup could "
+                         "look, but it could not look everywhere (warnings above): it cannot "
+                         "tell whether anything is left.")
             return report
         self.say(f"Found {len(report.found)} of {whose} resources:")
         for resource in report.found:
@@ -66,11 +78,18 @@ class Cleaner(Deleter):
         self.say("Verifying that nothing is left ...")
         verify = Discovery(self.clients, owner, include_budget=include_budget)
         report.remaining = verify.all()
+        for warning in verify.warnings:
+            if warning not in report.warnings:
+                report.warnings.append(warning)
+                self.say(f"warning: {warning}")
         if report.remaining:
             self.say(f"{self.marks.fail} {len(report.remaining)} resource(s) are still there:")
             for resource in report.remaining:
                 self.say(f"  - {resource.describe()}")
             self.say("Run the cleanup again; if the same resources stay, the errors above say why.")
+        elif not report.complete:
+            self.say(f"{self.marks.fail} Nothing of {whose} is left where cleanup could look, "
+                     "but it could not look everywhere (warnings above).")
         elif all(outcome.ok for outcome in report.outcomes):
             self.say(f"{self.marks.ok} Nothing of {whose} is left.")
         else:

@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, *, stdin: TextIO | None = None,
          out: TextIO | None = None, sleep: Callable[[float], None] = time.sleep) -> int:
-    """Exit status: 0 all gone (or dry run), 1 something is left or failed, 2 not started."""
+    """Exit status: 0 all gone (or dry run), 1 something is left, failed or could not be looked
+    at, 2 not started."""
     # Imported here, not at the top, so tests that replace workshop.target.connect reach it.
     from workshop.naming import InvalidOwnerError, current_owner
     from workshop.target import TargetError, connect, target_name
@@ -90,8 +91,11 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None,
     except ClientError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if report.warnings and not args.dry_run:
-        print(f"{marks_for(out).fail} Some kinds of resources could not be listed (see the "
-              "warnings), so cleanup cannot prove nothing is left.", file=out)
+    if not report.complete:
+        print(f"{marks_for(out).fail} Some resources could not be listed or their tags not read "
+              "(see the warnings: an AccessDenied names the permission missing), so cleanup "
+              "cannot prove nothing is left.", file=out)
+        for warning in report.warnings:
+            print(f"error: {warning}", file=sys.stderr)
         return 1
     return 0 if report.ok else 1

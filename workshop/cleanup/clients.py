@@ -7,6 +7,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from workshop.arns import partition
+
 # The "standard" retry mode backs off on throttling errors of every service (Throttling,
 # TooManyRequestsException, ...) with jitter, up to total_max_attempts tries in all.
 RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 8})
@@ -40,16 +42,15 @@ class Clients:
         return self("sts").meta.region_name
 
     @property
+    def partition(self) -> str:
+        """The ARN partition of this region (``aws``, ``aws-cn``, ...)."""
+        return partition(self.region)
+
+    @property
     def account_id(self) -> str:
         if self._account_id is None:
             self._account_id = self("sts").get_caller_identity()["Account"]
         return self._account_id
 
 
-def partition(region: str) -> str:
-    """The ARN partition of ``region``: ARNs built by hand must name the right one."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+__all__ = ["RETRY_CONFIG", "Clients", "partition"]

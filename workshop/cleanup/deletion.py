@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import ClientError
 
-from workshop.cleanup.clients import Clients, partition
+from workshop.cleanup.clients import Clients
 from workshop.cleanup.errors import CleanupError, error_code, is_gone
 from workshop.cleanup.resources import (
     KIND_BUDGET,
@@ -109,7 +109,7 @@ class Deleter:
         logs = self.clients("logs")
         for child in children:
             try:
-                arn = (f"arn:{partition(self.clients.region)}:logs:{self.clients.region}:"
+                arn = (f"arn:{self.clients.partition}:logs:{self.clients.region}:"
                        f"{self.clients.account_id}:log-group:{child.name}")
                 logs.tag_resource(resourceArn=arn, tags=workshop_tags(owner))
             except ClientError:

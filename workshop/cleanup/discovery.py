@@ -1,8 +1,20 @@
-"""Finding the workshop's resources of one owner (or of every owner) by their tags.
+"""Finding the workshop's resources of one owner (or of every owner) by their names and tags.
 
 Only calls that exist on real AWS are used: the Resource Groups Tagging API does not list IAM
 roles, so every service is asked directly (list + tags). A resource deleted between the listing
 and the tag lookup is simply not there any more, so it is skipped rather than reported.
+
+Two rules keep discovery inside what a classroom learner may do (the policy in INSTRUCTORS.md):
+
+* Listing (ListTables, ListFunctions, ListRoles, ListPolicies, DescribeLogGroups, GET /restapis)
+  is allowed on ``Resource: "*"`` only, as the Service Authorization Reference says of these
+  List actions, so the learner policy grants them account-wide. Reading a resource's *tags* is
+  granted only on ``inventory-*`` resources, so tags are read only for resources whose name
+  starts with ``inventory-<owner>-`` (every name the workshop gives does; ``inventory-`` for every
+  owner). The tags still decide ownership: the name alone never makes anything ours.
+* A call that is refused (AccessDenied) is never taken for "nothing there": it becomes a
+  warning, the listing is marked incomplete, and :func:`discover` raises
+  :class:`DiscoveryIncomplete` so no caller can say "nothing is left" when it could not look.
 """
 
 from __future__ import annotations
@@ -13,8 +25,8 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from workshop.cleanup.clients import Clients, partition
-from workshop.cleanup.errors import UNAVAILABLE_CODES, error_code, is_gone
+from workshop.cleanup.clients import Clients
+from workshop.cleanup.errors import UNAVAILABLE_CODES, DiscoveryIncomplete, error_code, is_gone
 from workshop.cleanup.resources import (
     KIND_BUDGET,
     KIND_FUNCTION,
@@ -39,23 +51,38 @@ _BUDGET_NAME = re.compile(rf"^{NAME_PREFIX}-([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-bu
 Item = TypeVar("Item")
 
 
+def name_prefix(owner: str | None) -> str:
+    """What the names of ``owner``'s resources start with (every owner's: ``inventory-``)."""
+    return f"{NAME_PREFIX}-{normalize_owner(owner)}-" if owner else f"{NAME_PREFIX}-"
+
+
+def _message(error: ClientError) -> str:
+    return f"{error_code(error)}: {error.response.get('Error', {}).get('Message', '')}".rstrip(": ")
+
+
 class Discovery:
-    """Lists the workshop's resources for one owner (or every owner when ``owner`` is None)."""
+    """Lists the workshop's resources for one owner (or every owner when ``owner`` is None).
+
+    After :meth:`all`, ``warnings`` names every call that was refused or is not available here;
+    ``complete`` is False when there is any, and then "nothing found" proves nothing.
+    """
 
     def __init__(self, clients: Clients, owner: str | None, *, include_budget: bool = False) -> None:
         self.clients = clients
         self.owner = normalize_owner(owner) if owner else None
         self.include_budget = include_budget
+        self.name_prefix = name_prefix(self.owner)
         self.warnings: list[str] = []
+
+    @property
+    def complete(self) -> bool:
+        return not self.warnings
 
     def _mine(self, owner: str | None) -> bool:
         return owner is not None and (self.owner is None or owner == self.owner)
 
     def _unavailable(self, kind: str, error: ClientError) -> None:
-        self.warnings.append(
-            f"could not list {KIND_LABELS[kind]}s ({error_code(error)}): "
-            f"{error.response.get('Error', {}).get('Message', '')}".rstrip(": ")
-        )
+        self.warnings.append(f"could not list {KIND_LABELS[kind]}s ({_message(error)})")
 
     def all(self) -> list[Resource]:
         """Every resource, sorted in deletion order."""
@@ -80,25 +107,36 @@ class Discovery:
                 return []
             raise
 
-    # --- the shared loop: list, read tags, skip if gone, keep if mine ------------------------
+    # --- the shared loop: list, keep workshop names, read tags, skip if gone, keep if mine ---
 
-    @staticmethod
-    def _with_tags(items: Iterable[Item], read_tags: Callable[[Item], dict[str, str]]
+    def _with_tags(self, kind: str, items: Iterable[Item], name_of: Callable[[Item], str],
+                   read_tags: Callable[[Item], dict[str, str]], *, check_name: bool = True
                    ) -> Iterator[tuple[Item, dict[str, str]]]:
-        """Each listed item with its tags; one deleted while we were listing is skipped."""
+        """Each listed item named like the workshop's, with its tags.
+
+        One deleted while we were listing is skipped; one whose tags we may not read is a
+        warning (it could be ours), and the rest are still read. ``check_name`` False: the
+        listing itself was already narrowed to workshop names.
+        """
         for item in items:
+            if check_name and not name_of(item).startswith(self.name_prefix):
+                continue  # not a workshop name: its tags are none of our business (nor allowed)
             try:
                 tags = read_tags(item)
             except ClientError as error:
                 if is_gone(error):
                     continue  # deleted while we were listing
+                if error_code(error) in UNAVAILABLE_CODES:
+                    self.warnings.append(f"could not read the tags of {KIND_LABELS[kind]} "
+                                         f"{name_of(item)} ({_message(error)})")
+                    continue
                 raise
             yield item, tags
 
-    def _owned(self, items: Iterable[Item], read_tags: Callable[[Item], dict[str, str]]
-               ) -> Iterator[tuple[Item, str]]:
-        """Each listed item whose tags make it this discovery's, with its owner."""
-        for item, tags in self._with_tags(items, read_tags):
+    def _owned(self, kind: str, items: Iterable[Item], name_of: Callable[[Item], str],
+               read_tags: Callable[[Item], dict[str, str]]) -> Iterator[tuple[Item, str]]:
+        """Each listed item whose name and tags make it this discovery's, with its owner."""
+        for item, tags in self._with_tags(kind, items, name_of, read_tags):
             owner = owner_from_tags(tags)
             if self._mine(owner):
                 yield item, owner  # type: ignore[misc]  # _mine rules out None
@@ -121,20 +159,24 @@ class Discovery:
                   for function in page.get("Functions", []))
         return [Resource(KIND_FUNCTION, function["FunctionName"], owner, function["FunctionName"])
                 for function, owner in self._owned(
-                    listed, lambda f: lam.list_tags(Resource=f["FunctionArn"]).get("Tags", {}))]
+                    KIND_FUNCTION, listed, lambda f: f["FunctionName"],
+                    lambda f: lam.list_tags(Resource=f["FunctionArn"]).get("Tags", {}))]
 
     def log_groups(self, functions: list[Resource], apis: list[Resource]) -> list[Resource]:
         logs = self.clients("logs")
         parents = {f"{LAMBDA_LOG_PREFIX}{f.name}": f for f in functions}
         api_parents = {f"{API_LOG_PREFIX}{a.ident}/": a for a in apis}
         found = []
-        prefixes = [LAMBDA_LOG_PREFIX, *api_parents]
-        for prefix in prefixes:
+        # Listed by prefix, so only workshop-named groups are read: Lambda's groups of
+        # workshop-named functions, and API Gateway's execution logs of our APIs.
+        for prefix in [f"{LAMBDA_LOG_PREFIX}{self.name_prefix}", *api_parents]:
             paginator = logs.get_paginator("describe_log_groups")
             listed = (group for page in paginator.paginate(logGroupNamePrefix=prefix)
                       for group in page.get("logGroups", []))
-            for group, tags in self._with_tags(listed, lambda g: logs.list_tags_for_resource(
-                    resourceArn=_log_group_arn(g)).get("tags", {})):
+            for group, tags in self._with_tags(
+                    KIND_LOG_GROUP, listed, lambda g: g["logGroupName"],
+                    lambda g: logs.list_tags_for_resource(
+                        resourceArn=_log_group_arn(g)).get("tags", {}), check_name=False):
                 resource = self._log_group(group["logGroupName"], tags, parents, api_parents)
                 if resource:
                     found.append(resource)
@@ -147,6 +189,8 @@ class Discovery:
             return Resource(KIND_LOG_GROUP, name, owner, name) if self._mine(owner) else None
         if tags.get(WORKSHOP_TAG_KEY) or tags.get(OWNER_TAG_KEY):
             return None  # tagged, but not as ours: somebody else's
+        # An untagged group is ours only through its exact parent: the function of exactly this
+        # name, or an API whose id is the whole part before the stage.
         parent = parents.get(name)
         if parent is None:
             parent = next((api for prefix, api in api_parents.items() if name.startswith(prefix)),
@@ -165,15 +209,18 @@ class Discovery:
                   if not role.get("Path", "/").startswith("/aws-service-role/"))
         return [Resource(KIND_ROLE, role["RoleName"], owner, role["RoleName"])
                 for role, owner in self._owned(
-                    listed, lambda r: tags_from_list(_all_role_tags(iam, r["RoleName"])))]
+                    KIND_ROLE, listed, lambda r: r["RoleName"],
+                    lambda r: tags_from_list(_all_role_tags(iam, r["RoleName"])))]
 
     def policies(self) -> list[Resource]:
         iam = self.clients("iam")
         listed = (policy for page in iam.get_paginator("list_policies").paginate(Scope="Local")
                   for policy in page.get("Policies", []))
         return [Resource(KIND_POLICY, policy["PolicyName"], owner, policy["Arn"])
-                for policy, owner in self._owned(listed, lambda p: tags_from_list(
-                    iam.list_policy_tags(PolicyArn=p["Arn"]).get("Tags", [])))]
+                for policy, owner in self._owned(
+                    KIND_POLICY, listed, lambda p: p["PolicyName"],
+                    lambda p: tags_from_list(
+                        iam.list_policy_tags(PolicyArn=p["Arn"]).get("Tags", [])))]
 
     def tables(self) -> list[Resource]:
         dynamodb = self.clients("dynamodb")
@@ -188,7 +235,7 @@ class Discovery:
                   for name in page.get("TableNames", []))
         return [Resource(KIND_TABLE, name, owner, name,
                          note="being deleted" if statuses[name] == "DELETING" else "")
-                for name, owner in self._owned(listed, read_tags)]
+                for name, owner in self._owned(KIND_TABLE, listed, lambda n: n, read_tags)]
 
     def budgets(self) -> list[Resource]:
         budgets = self.clients("budgets")
@@ -200,7 +247,7 @@ class Discovery:
                 match = _BUDGET_NAME.match(name)
                 if not match or not self._mine(match.group(1)):
                     continue
-                arn = f"arn:{partition(self.clients.region)}:budgets::{account}:budget/{name}"
+                arn = f"arn:{self.clients.partition}:budgets::{account}:budget/{name}"
                 try:
                     tags = tags_from_list(
                         budgets.list_tags_for_resource(ResourceARN=arn).get("ResourceTags", []))
@@ -222,6 +269,20 @@ def _log_group_arn(group: dict[str, Any]) -> str:
     # ListTagsForResource wants the form without ":*".
     arn = group.get("logGroupArn") or group["arn"]
     return arn.removesuffix(":*")
+
+
+def find_log_group(logs: Any, name: str) -> dict[str, Any] | None:
+    """The log group called exactly ``name``, or None.
+
+    DescribeLogGroups only filters by prefix, and one owner's group name is a prefix of
+    another's (``/aws/lambda/inventory-ada-api`` of ``owner ada-api``'s
+    ``/aws/lambda/inventory-ada-api-api``): compare whole names, on every page.
+    """
+    for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name):
+        for group in page.get("logGroups", []):
+            if group["logGroupName"] == name:
+                return group
+    return None
 
 
 def _all_role_tags(iam: Any, role_name: str) -> list[dict[str, str]]:
@@ -248,8 +309,16 @@ def _all_table_tags(dynamodb: Any, arn: str) -> list[dict[str, str]]:
 
 def discover(owner: str | None, *, clients: Clients | None = None,
              include_budget: bool = False) -> list[Resource]:
-    """The workshop's resources of ``owner`` (None: of every owner), in deletion order."""
-    return Discovery(clients or Clients(), owner, include_budget=include_budget).all()
+    """The workshop's resources of ``owner`` (None: of every owner), in deletion order.
+
+    Raises :class:`DiscoveryIncomplete` (with what was found and why the rest could not be
+    looked at) when any listing or tag read was refused: an empty answer always means "nothing".
+    """
+    discovery = Discovery(clients or Clients(), owner, include_budget=include_budget)
+    found = discovery.all()
+    if not discovery.complete:
+        raise DiscoveryIncomplete(discovery.warnings, found)
+    return found
 
 
 def owners_in_account(clients: Clients | None = None) -> list[str]:

@@ -20,6 +20,19 @@ UNAVAILABLE_CODES = {"AccessDenied", "AccessDeniedException", "UnrecognizedClien
                      "InvalidAction", "NotImplemented"}
 
 
+class DiscoveryIncomplete(RuntimeError):
+    """Some resources could not be listed or their tags not read (most often AccessDenied).
+
+    ``found`` is what could be seen; ``warnings`` says what could not, and why. Whoever catches it
+    must report it: "nothing found" is only true when nothing was refused.
+    """
+
+    def __init__(self, warnings: list[str], found: list | None = None) -> None:
+        self.warnings = list(warnings)
+        self.found = list(found or [])
+        super().__init__("could not look everywhere: " + "; ".join(self.warnings))
+
+
 class CleanupError(RuntimeError):
     """Cleanup cannot start (for example: no confirmation); the message says what to do."""
 

@@ -1,0 +1,300 @@
+"""The classroom, rehearsed: a least-privilege learner runs the whole workshop on the local cloud.
+
+INSTRUCTORS.md prints the IAM policy a classroom learner gets in the shared AWS account. This test
+reads that policy *from the document* (so the document stays true), gives it to a local IAM user
+through a group (as an instructor would: one group or permission set for the class), creates an
+access key, and as that user, in subprocesses as a learner runs them, with
+``WORKSHOP_LOCAL_CREDENTIALS=environment`` so the local target signs with the user's keys instead
+of the root's:
+
+* ``deploy.py --through 06`` builds the stack, ``check.py`` passes every lab;
+* the API's CRUD flow works through the gateway (the function runs as its execution role);
+* ``cleanup.py --yes`` removes everything of the learner's, nothing of a classmate's stack in the
+  same account, and no untagged look-alike; ``check.py 07`` passes;
+* with the policy narrowed (no ``iam:ListRoleTags``, or no ``dynamodb:ListTables``), cleanup and
+  ``check.py 07`` name the refused action and exit non-zero: neither claims "nothing is left".
+
+The local cloud enforces the policy as AWS does (workshop/localcloud/iam: each action against its
+real resource ARN and condition keys, per the Service Authorization Reference).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import boto3
+import pytest
+import requests
+
+from workshop.naming import resource_names
+from workshop.paths import REPO_ROOT, SOLUTION_LAMBDA_DIR
+from workshop.target import LOCAL_ACCOUNT_ID, connect
+
+pytestmark = pytest.mark.localcloud
+
+LEARNER = "class-ada"
+CLASSMATE = "class-grace"
+NARROW = "class-linus"
+INSTRUCTORS = REPO_ROOT / "INSTRUCTORS.md"
+POLICY_HEADING = "### IAM permissions learners need"
+# AWS's quota for a customer managed policy: 6,144 characters, whitespace not counted (IAM and
+# STS quotas, "IAM object quotas").
+MANAGED_POLICY_MAX_CHARACTERS = 6144
+
+
+def learner_policy_text() -> str:
+    """The first ```json block after the learner-policy heading of INSTRUCTORS.md."""
+    text = INSTRUCTORS.read_text(encoding="utf-8")
+    section = text[text.index(POLICY_HEADING):]
+    match = re.search(r"```json\n(.*?)\n```", section, re.DOTALL)
+    assert match, f"no ```json block after {POLICY_HEADING!r} in INSTRUCTORS.md"
+    return match.group(1)
+
+
+def learner_policy(*, without: tuple[str, ...] = ()) -> dict:
+    """The document's policy for this account, optionally with some actions taken out."""
+    text = learner_policy_text()
+    assert "ACCOUNT" in text, "the policy's placeholder for the account id has changed"
+    policy = json.loads(text.replace("ACCOUNT", LOCAL_ACCOUNT_ID))
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [
+            statement["Action"]]
+        statement["Action"] = [action for action in actions if action not in without]
+    return policy
+
+
+def test_the_documented_policy_is_valid_and_fits_a_managed_policy():
+    policy = learner_policy()
+    assert policy["Version"] == "2012-10-17"
+    compact = re.sub(r"\s", "", json.dumps(policy))
+    assert len(compact) <= MANAGED_POLICY_MAX_CHARACTERS
+    sids = [statement["Sid"] for statement in policy["Statement"]]
+    assert len(sids) == len(set(sids))
+
+
+def test_narrowing_really_removes_the_action():
+    narrowed = json.dumps(learner_policy(without=("iam:ListRoleTags",)))
+    assert "iam:ListRoleTags" not in narrowed and "iam:ListRoles" in narrowed
+
+
+# --- the local IAM users -------------------------------------------------------------------
+
+
+def create_learner(owner: str, policy: dict) -> dict[str, str]:
+    """An IAM user in a group with ``policy`` (as a managed policy), and its access key."""
+    iam = boto3.client("iam")
+    group = f"workshop-learners-{owner}"
+    iam.create_group(GroupName=group)
+    policy_arn = iam.create_policy(PolicyName=f"workshop-learner-{owner}",
+                                   PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+    iam.attach_group_policy(GroupName=group, PolicyArn=policy_arn)
+    user = f"learner-{owner}"
+    iam.create_user(UserName=user)
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
+def remove_learner(owner: str) -> None:
+    iam = boto3.client("iam")
+    user, group = f"learner-{owner}", f"workshop-learners-{owner}"
+    with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+        for key in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]:
+            iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+        iam.remove_user_from_group(GroupName=group, UserName=user)
+        iam.delete_user(UserName=user)
+    with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+        for policy in iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"]:
+            iam.detach_group_policy(GroupName=group, PolicyArn=policy["PolicyArn"])
+            iam.delete_policy(PolicyArn=policy["PolicyArn"])
+        iam.delete_group(GroupName=group)
+
+
+def run_as(keys: dict[str, str], owner: str, script: str, *args: str
+           ) -> subprocess.CompletedProcess:
+    """``scripts/<script>`` as the learner: their keys, their owner name, the local target."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE")}
+    env.update(keys)
+    env.update({"WORKSHOP_OWNER": owner, "WORKSHOP_TARGET": "local",
+                "WORKSHOP_LOCAL_CREDENTIALS": "environment", "PYTHONIOENCODING": "utf-8"})
+    return subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / script), *args],
+                          capture_output=True, text=True, env=env, cwd=REPO_ROOT,
+                          stdin=subprocess.DEVNULL, timeout=300)
+
+
+def deploy_as_root(owner: str, through: int | None = None) -> dict:
+    from workshop.deploy import deploy
+
+    saved = os.environ.get("WORKSHOP_OWNER")
+    os.environ["WORKSHOP_OWNER"] = owner
+    try:
+        return deploy(through=through, quiet=True)
+    finally:
+        os.environ["WORKSHOP_OWNER"] = saved or ""
+        if saved is None:
+            os.environ.pop("WORKSHOP_OWNER")
+
+
+def inventory(owner: str) -> dict[str, bool]:
+    """Which of ``owner``'s named resources exist (read as the root)."""
+    names = resource_names(owner)
+
+    def exists(call, **kwargs) -> bool:
+        try:
+            call(**kwargs)
+            return True
+        except boto3.client("sts").exceptions.ClientError:
+            return False
+
+    logs = boto3.client("logs")
+    groups = logs.describe_log_groups(logGroupNamePrefix=names.log_group)["logGroups"]
+    return {
+        "table": exists(boto3.client("dynamodb").describe_table, TableName=names.table),
+        "role": exists(boto3.client("iam").get_role, RoleName=names.role),
+        "function": exists(boto3.client("lambda").get_function, FunctionName=names.function),
+        "log group": any(g["logGroupName"] == names.log_group for g in groups),
+        "api": any(api["name"] == names.api for api in
+                   boto3.client("apigateway").get_rest_apis(limit=500)["items"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def classroom(local_cloud) -> Iterator[dict]:
+    """The class account: a classmate's stack, look-alikes, and the learner's IAM user."""
+    connect(quiet=True)
+    from workshop.cleanup import Cleaner, Clients
+
+    deploy_as_root(CLASSMATE)
+    names = resource_names(LEARNER)
+    iam, ddb = boto3.client("iam"), boto3.client("dynamodb")
+    lookalike_role = f"{names.role}-copy"  # untagged, with the learner's name in it
+    iam.create_role(RoleName=lookalike_role, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}))
+    lookalike_table = f"{names.table}-backup"
+    ddb.create_table(TableName=lookalike_table, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "productId", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "productId", "AttributeType": "S"}])
+    keys = create_learner(LEARNER, learner_policy())
+    yield {"keys": keys, "lookalike_role": lookalike_role, "lookalike_table": lookalike_table}
+    remove_learner(LEARNER)
+    iam.delete_role(RoleName=lookalike_role)
+    ddb.delete_table(TableName=lookalike_table)
+    cleaner = Cleaner(Clients(region="us-east-1"), out=__import__("io").StringIO(),
+                      poll_interval=0.05)
+    for owner in (LEARNER, CLASSMATE):
+        cleaner.run(owner)
+
+
+@pytest.mark.timeout(900)
+def test_a_least_privilege_learner_runs_the_whole_workshop(classroom):
+    keys = classroom["keys"]
+    names = resource_names(LEARNER)
+
+    # GIVEN the learner's keys, WHEN they catch up through lab 06, THEN the stack is built as them
+    built = run_as(keys, LEARNER, "deploy.py", "--through", "6", "--json")
+    assert built.returncode == 0, built.stdout + built.stderr
+    stack = json.loads(built.stdout)
+    assert stack["owner"] == LEARNER and stack["api_url"]
+    identity = run_as(keys, LEARNER, "check.py", "00")
+    assert identity.returncode == 0, identity.stdout + identity.stderr
+
+    # THEN every check passes (lab 02 read from the reference files)
+    checked = run_as(keys, LEARNER, "check.py", "--lambda-dir", str(SOLUTION_LAMBDA_DIR))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert " 0 failed." in checked.stdout
+
+    # THEN the API's CRUD flow works (the function acts as its own execution role)
+    api = stack["api_url"]
+    product = {"productId": "rehearsal-1", "name": "Kettle", "price": 19.99}
+    assert requests.post(f"{api}/product", json=product, timeout=60).status_code == 201
+    got = requests.get(f"{api}/product", params={"productId": "rehearsal-1"}, timeout=60)
+    assert got.status_code == 200 and got.json()["price"] == 19.99
+    patched = requests.patch(f"{api}/product", json={"productId": "rehearsal-1",
+                                                      "updateKey": "price", "updateValue": 24.5},
+                             timeout=60)
+    assert patched.status_code == 200, patched.text
+    listed = requests.get(f"{api}/products", timeout=60)
+    assert listed.status_code == 200 and listed.json()["count"] >= 1
+    deleted = requests.delete(f"{api}/product", json={"productId": "rehearsal-1"}, timeout=60)
+    assert deleted.status_code == 200, deleted.text
+
+    # WHEN the learner cleans up, THEN all of theirs goes, nothing of the classmate's, no look-alike
+    cleaned = run_as(keys, LEARNER, "cleanup.py", "--yes")
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    assert f"Nothing of {LEARNER}'s is left." in cleaned.stdout
+    assert inventory(LEARNER) == dict.fromkeys(inventory(LEARNER), False)
+    assert inventory(CLASSMATE) == dict.fromkeys(inventory(CLASSMATE), True)
+    boto3.client("iam").get_role(RoleName=classroom["lookalike_role"])
+    boto3.client("dynamodb").describe_table(TableName=classroom["lookalike_table"])
+    assert names.table not in boto3.client("dynamodb").list_tables()["TableNames"]
+
+    # THEN lab 07's check passes as the learner
+    final = run_as(keys, LEARNER, "check.py", "07")
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert f"nothing of {LEARNER}'s is left" in final.stdout
+
+
+@pytest.fixture
+def narrow_stack(local_cloud) -> Iterator[None]:
+    connect(quiet=True)
+    deploy_as_root(NARROW, through=3)
+    yield
+    import io
+
+    from workshop.cleanup import Cleaner, Clients
+
+    Cleaner(Clients(region="us-east-1"), out=io.StringIO(), poll_interval=0.05).run(NARROW)
+    remove_learner(NARROW)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(("missing", "kept"), [
+    ("iam:ListRoleTags", "role"),
+    ("dynamodb:ListTables", "table"),
+])
+def test_a_narrowed_policy_is_reported_never_nothing_left(narrow_stack, missing, kept):
+    # GIVEN the learner policy without one action cleanup needs
+    keys = create_learner(NARROW, learner_policy(without=(missing,)))
+
+    # WHEN the learner cleans up, THEN the refusal is named and the exit status says so
+    cleaned = run_as(keys, NARROW, "cleanup.py", "--yes")
+    output = cleaned.stdout + cleaned.stderr
+    assert cleaned.returncode != 0, output
+    assert missing in output and "AccessDenied" in output
+    assert f"Nothing of {NARROW}'s is left." not in output
+    assert "there is nothing to delete" not in output
+    assert inventory(NARROW)[kept], f"the {kept} could not be seen, so it must still be there"
+
+    # WHEN lab 07 is checked, THEN it fails naming the refusal, never "nothing is left"
+    checked = run_as(keys, NARROW, "check.py", "07")
+    assert checked.returncode != 0, checked.stdout + checked.stderr
+    assert missing in checked.stdout
+    assert f"nothing of {NARROW}'s is left" not in checked.stdout
+
+
+@pytest.mark.timeout(600)
+def test_without_create_log_group_lab_03_fails_naming_it(local_cloud):
+    """What the old policy did to every learner on AWS: lab 03 (and every catch-up) stopped."""
+    connect(quiet=True)
+    owner = f"{NARROW}-logs"
+    keys = create_learner(owner, learner_policy(without=("logs:CreateLogGroup",)))
+    try:
+        built = run_as(keys, owner, "deploy.py", "--through", "3")
+        assert built.returncode == 1
+        assert "Building lab 03 failed" in built.stderr
+        assert "logs:CreateLogGroup" in built.stderr and "AccessDeniedException" in built.stderr
+    finally:
+        import io
+
+        from workshop.cleanup import Cleaner, Clients
+
+        Cleaner(Clients(region="us-east-1"), out=io.StringIO(), poll_interval=0.05).run(owner)
+        remove_learner(owner)
