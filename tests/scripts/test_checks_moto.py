@@ -175,10 +175,10 @@ def test_all_owners_lists_every_learner_found_by_tags(connected):
     assert checks.main(["--all-owners"], out=out) == 0
     rows = [line.split() for line in out.getvalue().splitlines()]
     assert rows[0] == ["owner", "01", "03", "04", "05", "06", "reached"]
-    # ada's labs 03-06 fail here only because moto in-process runs no function and serves no
-    # HTTP (the live checks); bob only has a table.
+    # ada's labs 03-06 are broken here only because moto in-process runs no function and serves
+    # no HTTP (the live checks); bob only has a table: his later labs are "not yet", not broken.
     assert rows[1] == ["ada", "✔", "✘", "✘", "✘", "✘", "01"]
-    assert rows[2] == ["bob", "✔", "✘", "✘", "✘", "✘", "01"]
+    assert rows[2] == ["bob", "✔", "–", "–", "–", "–", "01"]
     assert len(rows) == 4  # and the footer
 
     out = io.StringIO()
@@ -186,6 +186,44 @@ def test_all_owners_lists_every_learner_found_by_tags(connected):
     out = io.StringIO()
     assert checks.main(["--all-owners", "03"], out=out) == 1
     assert out.getvalue().splitlines()[-1] == "Not yet through lab 03: ada, bob"
+
+
+def test_summary_is_one_line_per_lab_with_the_first_fix(connected):
+    import io
+
+    from workshop import checks
+
+    # GIVEN a learner with a table whose key is wrong, and nothing else
+    connected.table(NAMES.table, "ada", key="id")
+    out = io.StringIO()
+    # WHEN they ask for the summary
+    assert checks.main(["--summary", "--owner", "ada"], out=out) == 1
+    lines = out.getvalue().splitlines()
+    by_lab = {line.split()[2]: line for line in lines if line.split()[1:2] == ["Lab"]}
+    # THEN every lab but 02 (another learner's files are not known) has one line
+    assert sorted(by_lab) == ["00", "01", "03", "04", "05", "06", "07"]
+    assert by_lab["00"].startswith("✔ Lab 00") and by_lab["00"].endswith("done")
+    # AND a lab built wrong is broken, with the first fix; a lab not built is "not yet"
+    assert "broken: key schema is productId (partition key, type S) -- fix: lab 01" in by_lab["01"]
+    assert by_lab["03"].startswith("– Lab 03") and "not yet: role inventory-ada-lambda-role exists" \
+        in by_lab["03"]
+    assert "not yet" in by_lab["04"] and "fix: lab 04 (04-api-gateway): create_rest_api." in by_lab["04"]
+    assert lines[-1].startswith("1 of 7 labs done.")
+
+
+def test_lab_status_tells_done_not_yet_and_broken_apart():
+    from workshop.checks import CheckResult
+    from workshop.checks.report import BROKEN, DONE, NOT_YET, lab_status
+
+    ok = CheckResult("04", "a", True)
+    gone = CheckResult("04", "exists", False, "not found", "create it", missing=True)
+    wrong = CheckResult("04", "answers 200", False, "status 500", "add_permission")
+    assert lab_status("04", [ok, ok]).state == DONE
+    assert lab_status("04", [gone]).state == NOT_YET
+    assert lab_status("04", [ok, wrong, gone]) .state == BROKEN
+    assert lab_status("04", [ok, wrong]).first_failure == wrong
+    assert lab_status("04", []).state == NOT_YET
+    assert lab_status("07", [wrong]).state == NOT_YET  # cleanup: something is still left
 
 
 def test_all_owners_after_a_class_cleanup(connected):

@@ -31,10 +31,10 @@ class LiveApiChecks(ResourceLookups):
     def _http_result(self, lab: str, title: str, response: Any, expected: int,
                      hint: str) -> CheckResult:
         if response is None:
-            return CheckResult(lab, title, False, "the REST API does not exist", hint)
+            return CheckResult(lab, title, False, "the REST API does not exist", hint, missing=True)
         if isinstance(response, Exception):
             return CheckResult(lab, title, False, f"request failed: {response}", hint)
-        body = response.text[:200].replace("\n", " ")
+        body = response.text[:400].replace("\n", " ")
         return CheckResult(lab, title, response.status_code == expected,
                            f"status {response.status_code}: {body}", hint)
 
@@ -64,7 +64,7 @@ class LiveApiChecks(ResourceLookups):
         """A full CRUD round trip with a product nobody else uses, removed again at the end."""
         if self.api() is None:
             yield CheckResult("05", "the API answers CRUD requests", False, "no REST API",
-                              lab_hint("04", "build the API first." + catch_up("04")))
+                              lab_hint("04", "build the API first." + catch_up("04")), missing=True)
             return
         product_id = f"workshop-check-{uuid.uuid4().hex[:12]}"
         hint = lab_hint("05", "compare the answer with the API table in labs/05-use-the-api; the "
