@@ -259,3 +259,18 @@ def test_lab_07_ignores_a_resource_with_my_name_tagged_for_someone_else(moto_aws
         Tags=tag_list("bob"))
     assert [(r.title, r.passed) for r in Checker(TARGET, "ada").run(["07"])] == [
         ("nothing of ada's is left", True)]
+
+
+def test_a_check_that_meets_an_unexpected_shape_reports_it_instead_of_crashing(moto_aws, monkeypatch):
+    from workshop.checks import Checker
+
+    # GIVEN a lookup that answers something no check expected (a table without its ARN)
+    monkeypatch.setattr(Checker, "table", lambda self: {"TableStatus": "ACTIVE", "KeySchema": []})
+    checker = Checker(Target(name="aws", region="us-east-1", account_id="123456789012"), "ada")
+    # WHEN lab 01 runs
+    results = list(checker.run_lab("01"))
+    # THEN the lab's report ends with one FAIL naming the error and the lab, not a traceback
+    last = results[-1]
+    assert not last.passed and last.title == "the lab's checks could read what you built"
+    assert last.detail == "KeyError: 'TableArn'"
+    assert last.hint.startswith("lab 01 (01-dynamodb-table):")
