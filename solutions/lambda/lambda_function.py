@@ -471,7 +471,7 @@ def get_product(event):
     """
     ### BEGIN SOLUTION
     product_id = require_product_id(
-        query_params(event).get("productId"), "query string: ?productId=..."
+        query_params(event).get("productId"), "query string (?productId=...)"
     )
     # ConsistentRead: a product saved a moment ago is always found.
     response = get_table().get_item(Key=product_key(product_id), ConsistentRead=True)
