@@ -274,3 +274,26 @@ def test_a_check_that_meets_an_unexpected_shape_reports_it_instead_of_crashing(m
     assert not last.passed and last.title == "the lab's checks could read what you built"
     assert last.detail == "KeyError: 'TableArn'"
     assert last.hint.startswith("lab 01 (01-dynamodb-table):")
+
+
+@pytest.mark.parametrize("status, fix", [
+    (403, "create_deployment"), (500, "add_permission"), (502, "update_function_code"),
+])
+def test_the_health_check_names_the_fix_for_the_status_it_met(moto_aws, monkeypatch, status, fix):
+    from workshop.checks import Checker
+
+    class Answer:
+        status_code = status
+        text = '{"message": "Internal server error"}'
+
+    class Http:
+        def request(self, *args, **kwargs):
+            return Answer()
+
+    monkeypatch.setattr(Checker, "invoke_url", lambda self: "http://127.0.0.1:9/api/prod")
+    checker = Checker(Target(name="aws", region="us-east-1", account_id="123456789012"), "ada",
+                      http=Http())
+    result = checker._health_check()
+    assert not result.passed
+    assert result.detail == f'status {status}: {{"message": "Internal server error"}}'
+    assert fix in result.hint and result.hint.startswith("lab 04")

@@ -14,6 +14,16 @@ from workshop.checks.lookups import ResourceLookups
 from workshop.checks.result import CheckResult, catch_up, lab_hint
 
 PREFLIGHT_ORIGIN = "http://localhost:8000"
+# What a status of GET /health means, and the one thing to do about it.
+HEALTH_FIXES = {
+    403: "no route matched: deploy the API (create_deployment to your stage) after adding every "
+         "method, and check the path",
+    500: "API Gateway may not invoke the function: add_permission for apigateway.amazonaws.com "
+         "with this API's SourceArn",
+    502: "the function raised or answered something that is not a proxy response: read its log "
+         "(lab 03), fix the code and update_function_code",
+    504: "the function took longer than 29 s: read the REPORT lines in its log",
+}
 HTTP_TIMEOUT_SECONDS = 30
 
 
@@ -41,10 +51,10 @@ class LiveApiChecks(ResourceLookups):
     def _health_check(self) -> CheckResult:
         title = "GET /health answers 200"
         response = self._request("GET", "/health")
-        return self._http_result("04", title, response, 200,
-                                 lab_hint("04", "deploy the stage again; on 403 check the path "
-                                          "and the deployment, on 500 the Lambda permission, on "
-                                          "502 the function's log"))
+        status = getattr(response, "status_code", None)
+        fix = HEALTH_FIXES.get(status, "deploy the stage again; on 403 check the path and the "
+                               "deployment, on 500 the Lambda permission, on 502 the function's log")
+        return self._http_result("04", title, response, 200, lab_hint("04", fix))
 
     def _preflight_check(self) -> CheckResult:
         title = "a CORS preflight (OPTIONS /product) answers with Access-Control-Allow-Origin"
