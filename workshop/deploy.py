@@ -18,6 +18,7 @@ import contextlib
 import io
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,11 +178,103 @@ def missing_labs(through: int, names: ResourceNames | None = None) -> list[int]:
     return missing
 
 
+@dataclass(frozen=True)
+class Problem:
+    """Something that exists but does not work, found by :func:`stack_problems`.
+
+    ``rebuild``: running the build cells again repairs it (an API not deployed, a permission
+    missing). ``repair``: a direct repair (TABLE_NAME set back). Neither: only named, with
+    ``fix`` saying what to do (the learner's own code is never replaced).
+    """
+
+    what: str
+    fix: str
+    rebuild: bool = False
+    repair: Callable[[], None] | None = None
+
+
+#: What a status of GET /health through the gateway means, and whether rebuilding repairs it.
+HEALTH_DIAGNOSES = {
+    403: ("no route matches: the API is not deployed to the stage (or a resource is missing)", True),
+    500: ("API Gateway cannot invoke the function: its resource policy lacks the permission "
+          "for this API (add_permission)", True),
+    502: ("the function raised, or returned something that is not a proxy response: deploy "
+          "working code (your lab 02 files with lab 03's update cell) and read its log", False),
+    504: ("the function took longer than 29 s: read the REPORT lines in its log", False),
+}
+
+
+def stack_problems(through: int, names: ResourceNames | None = None) -> list[Problem]:
+    """What exists but does not work, up to lab ``through``: the table is not ACTIVE, the
+    function is not Active or its TABLE_NAME points elsewhere, or GET /health through the
+    gateway does not answer 200."""
+    import boto3
+
+    names = names or resource_names()
+    through = min(_check_lab(through), LAST_BUILDING_LAB)
+    problems: list[Problem] = []
+    if through >= 1:
+        status = boto3.client("dynamodb").describe_table(TableName=names.table)["Table"][
+            "TableStatus"]
+        if status != "ACTIVE":
+            problems.append(Problem(f"table {names.table} is {status}",
+                                    "wait until it is ACTIVE", rebuild=True))
+    if through >= 3:
+        lambda_client = boto3.client("lambda")
+        config = lambda_client.get_function_configuration(FunctionName=names.function)
+        if config.get("State", "Active") == "Failed":
+            problems.append(Problem(
+                f"function {names.function} is Failed ({config.get('StateReason', '')})",
+                "update its code or configuration (lab 03)"))
+        table_name = config.get("Environment", {}).get("Variables", {}).get("TABLE_NAME")
+        if table_name != names.table:
+            def set_table_name() -> None:
+                variables = {**config.get("Environment", {}).get("Variables", {}),
+                             "TABLE_NAME": names.table}
+                lambda_client.update_function_configuration(
+                    FunctionName=names.function, Environment={"Variables": variables})
+                lambda_client.get_waiter("function_updated_v2").wait(FunctionName=names.function)
+
+            problems.append(Problem(
+                f"the function's TABLE_NAME is {table_name!r}, not {names.table!r}",
+                f"set TABLE_NAME back to {names.table}", repair=set_table_name))
+    if through >= 4:
+        status, body = health_through_gateway(names)
+        if status != 200:
+            why, rebuild = HEALTH_DIAGNOSES.get(
+                status, ("read lab 06's table of status codes", False))
+            problems.append(Problem(f"GET /health through the gateway answers {status} {body}",
+                                    why, rebuild=rebuild))
+    return problems
+
+
+def health_through_gateway(names: ResourceNames) -> tuple[int | str, str]:
+    """The status and (shortened) body of GET /health on the deployed stage."""
+    import requests
+
+    from workshop.target import connect
+
+    target = connect(quiet=True)
+    api_id = find_api_id(names)
+    if api_id is None:
+        return "no API", ""
+    session = requests.Session()
+    session.trust_env = not target.is_local  # the local gateway is on 127.0.0.1: no proxy
+    try:
+        response = session.get(f"{target.invoke_url(api_id, names.stage)}/health", timeout=30)
+    except requests.RequestException as error:
+        return "no answer", str(error)[:200]
+    return response.status_code, response.text.strip()[:200]
+
+
 def catch_up(through: int) -> None:
-    """Build what labs 01..``through`` build, if any of it is missing; say what happened.
+    """Build what labs 01..``through`` build if any of it is missing, check that what exists
+    works, repair what a rebuild can repair, and name the rest.
 
     Called by the second cell of notebooks 02 to 07, so each runs on its own. Resources that
-    exist are kept as they are (your own function stays yours).
+    exist are kept as they are (your own function and its code stay yours); only what the
+    build cells set (the role policy, the API's routes, the permission, the deployment) and
+    the function's TABLE_NAME are set again.
     """
     _check_lab(through)
     if min(through, LAST_BUILDING_LAB) < 1:
@@ -189,16 +282,36 @@ def catch_up(through: int) -> None:
         return
     missing = missing_labs(through)
     span = f"labs 01-{through:02d} build" if through > 1 else "lab 01 builds"
-    if not missing:
-        print(f"Catch-up: everything {span} is in place; nothing to do.")
+    if missing:
+        print(
+            "Catch-up: building what is missing from the solutions: "
+            + "; ".join(f"lab {lab:02d} ({WHAT_LABS_BUILD[lab]})" for lab in missing)
+            + " ..."
+        )
+        deploy(through, quiet=True)
+    problems = stack_problems(through)
+    if not problems:
+        works = (" and GET /health answers 200 through the gateway" if through >= LAST_BUILDING_LAB
+                 else "")
+        if missing:
+            print(f"Catch-up: done; everything {span} works{works}.")
+        else:
+            print(f"Catch-up: everything {span} is in place{works}; nothing to do.")
         return
-    print(
-        "Catch-up: building what is missing from the solutions: "
-        + "; ".join(f"lab {lab:02d} ({WHAT_LABS_BUILD[lab]})" for lab in missing)
-        + " ..."
-    )
-    deploy(through, quiet=True)
-    print("Catch-up: done.")
+    for problem in problems:
+        print(f"Catch-up: {problem.what}: {problem.fix}.")
+    for problem in problems:
+        if problem.repair is not None:
+            problem.repair()
+    if any(problem.rebuild for problem in problems) and not missing:
+        print("Catch-up: rebuilding from the solutions (what exists is kept) ...")
+        deploy(through, quiet=True)
+    left = stack_problems(through)
+    if not left:
+        print(f"Catch-up: repaired; everything {span} works.")
+        return
+    for problem in left:
+        print(f"Catch-up: still broken: {problem.what}. What to do: {problem.fix}.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,14 +9,21 @@ TODO placeholder::
     raise NotImplementedError("TODO: <hint>")
 
 so a learner's run stops at the first piece of work left, with a message saying what it is.
-The hint comes from the marker line (``### BEGIN SOLUTION: create the table``) or is generic.
+The hint comes from the marker line (``### BEGIN SOLUTION: create the table``) or is generic;
+it names the call and the idea, and is wrapped at :data:`WIDTH` characters so it never runs off
+the screen. ``### HINT: <text>`` lines right inside a region are the second level of help (the
+arguments, never the whole line): in a notebook they go into a collapsed ``<details>`` block in
+a markdown cell inserted below the TODO cell; in a starter file they become comment lines under
+the TODO.
 
 A second, rarer pair, ``### BEGIN SOLUTION ONLY`` / ``### END SOLUTION ONLY``, is removed
 without a placeholder: code that must run in the solution notebook but not in the learner's
 (the solution notebook runs the reference Lambda, the learner's notebook runs the learner's).
 
-Learner notebooks keep the stored outputs of the cells they share unchanged with the solution,
-so learners see what to expect; a cell that changed (or is tagged ``todo``) loses its outputs.
+Learner notebooks are stored without any output: a learner sees only what their own run
+printed, never the author's (another port, another owner) beside a TODO that has not run. Where
+the expected output helps, the solution cell is tagged ``you-should-see`` and the inserted
+markdown cell below it shows the reference run's text output as a "You should see" block.
 ``tests/notebooks`` regenerates everything in memory and fails when a committed file is stale.
 """
 
@@ -24,7 +31,8 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
+import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +57,17 @@ MARKDOWN_PLACEHOLDER = "**TODO:** {hint}"
 # Cells whose failure means "TODO work is left elsewhere" (lab 02's starter files): the
 # learner-notebook test accepts a stop there, as at a generated TODO cell.
 TODO_TAG = "todo"
+# Cells whose stored text output is shown to the learner as a "You should see" block.
+SHOW_OUTPUT_TAG = "you-should-see"
+# Generated hint cells carry this metadata, so tools can tell them from the solution's cells.
+HELP_CELL_METADATA = "workshop_help"
+# The widest a generated line may be: a notebook cell shows about 100 characters.
+WIDTH = 100
+# How much of a reference output a "You should see" block shows.
+SHOWN_OUTPUT_LINES = 30
+HINT_SUMMARY = "Hint: the arguments"
+SEE_INTRO = ("**You should see** something like this (the reference run on the local cloud: "
+             "your names, ids, ports and times differ):")
 
 # A stray "### BEGIN SOLUTIONS" or "### END" must not be ignored silently: the solution would
 # leak into the learner's copy. Any line that starts like a marker must parse as one.
@@ -56,6 +75,9 @@ _MARKER_LIKE = re.compile(r"^\s*###\s*(BEGIN|END)\b")
 _MARKER = re.compile(
     r"^(?P<indent>\s*)### (?P<kind>BEGIN|END) SOLUTION(?P<only> ONLY)?(?:\s*[:\-—]\s*(?P<hint>.*\S))?\s*$"
 )
+# The second level of help, inside a region: "### HINT: <text>" (several lines add up).
+_HINT_LIKE = re.compile(r"^\s*###\s*HINT")
+_HINT = re.compile(r"^\s*### HINT:(?: (?P<text>.*?))?\s*$")
 
 
 class MarkerError(ValueError):
@@ -85,11 +107,61 @@ def _parse_marker(line: str, origin: str, lineno: int) -> _Marker | None:
     return _Marker(match["kind"], bool(match["only"]), match["indent"], match["hint"])
 
 
-def _placeholder(indent: str, hint: str, markdown: bool) -> list[str]:
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters (a long word stays whole)."""
+    return textwrap.wrap(text, width=max(width, 20), break_long_words=False,
+                         break_on_hyphens=False) or [""]
+
+
+def _quoted_pieces(text: str, width: int) -> list[str]:
+    """``text`` as Python string literals of at most ``width`` characters that add up to it.
+
+    Each piece but the last keeps its trailing space, so implicit concatenation gives back
+    exactly ``text``.
+    """
+    pieces: list[str] = []
+    current = ""
+    for word in re.findall(r"\S+\s*", text):
+        candidate = current + word
+        literal = '"' + candidate.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if current and len(literal) > width:
+            pieces.append(current)
+            current = word
+        else:
+            current = candidate
+    pieces.append(current)
+    return ['"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in pieces]
+
+
+def _placeholder(indent: str, hint: str, markdown: bool, more: list[str] | None = None,
+                 more_below: bool = False) -> list[str]:
+    """The TODO that replaces a region: a wrapped comment, then a raise that says the same.
+
+    ``more`` (a starter file's second-level hint) becomes comment lines; ``more_below`` says
+    that a notebook's hint cell below holds them.
+    """
     if markdown:
         return [indent + MARKDOWN_PLACEHOLDER.format(hint=hint)]
-    quoted = hint.replace("\\", "\\\\").replace('"', '\\"')
-    return [f"{indent}# TODO: {hint}", f'{indent}raise NotImplementedError("TODO: {quoted}")']
+    comment = hint + (" (stuck? open the hint below this cell)" if more_below else "")
+    lines = _wrap(comment, WIDTH - len(indent) - len("# TODO: "))
+    out = [f"{indent}# TODO: {lines[0]}"] + [f"{indent}#       {line}" for line in lines[1:]]
+    for text in more or []:
+        wrapped = _wrap(text, WIDTH - len(indent) - len("# Hint: "))
+        out += [f"{indent}# Hint: {wrapped[0]}"] + [f"{indent}#       {w}" for w in wrapped[1:]]
+    opening = f"{indent}raise NotImplementedError("
+    pieces = _quoted_pieces("TODO: " + hint, WIDTH - len(opening) - 1)
+    out.append(opening + pieces[0] + (")" if len(pieces) == 1 else ""))
+    for number, piece in enumerate(pieces[1:], start=2):
+        out.append(" " * len(opening) + piece + (")" if number == len(pieces) else ""))
+    return out
+
+
+@dataclass
+class Stripped:
+    """A source with its regions replaced, and the second-level hints its regions held."""
+
+    source: str
+    hints: list[tuple[str, list[str]]] = field(default_factory=list)  # (first hint, lines)
 
 
 def strip_solutions(
@@ -97,13 +169,39 @@ def strip_solutions(
 ) -> str:
     """Return ``source`` with every solution region replaced (or, for ONLY regions, removed).
 
+    ``### HINT:`` lines become comment lines under the TODO (see :func:`strip_with_hints` for
+    the notebook form, which moves them to a cell of their own).
     Raises :class:`MarkerError` for an unmatched, nested or misspelt marker.
+    """
+    return strip_with_hints(source, origin=origin, markdown=markdown, default_hint=default_hint,
+                            hints_inline=True).source
+
+
+def strip_with_hints(
+    source: str, *, origin: str = "<source>", markdown: bool = False,
+    default_hint: str = DEFAULT_HINT, hints_inline: bool = False,
+) -> Stripped:
+    """:func:`strip_solutions`, also returning each region's ``### HINT:`` lines.
+
+    With ``hints_inline`` false the hints are left out of the source (a notebook shows them in
+    a collapsed block below the cell) and the TODO says where to find them.
     """
     lines = source.split("\n")
     out: list[str] = []
+    hints: list[tuple[str, list[str]]] = []
     open_marker: _Marker | None = None
+    open_hints: list[str] = []
     open_line = 0
     for lineno, line in enumerate(lines, start=1):
+        if _HINT_LIKE.match(line):
+            match = _HINT.match(line)
+            if open_marker is None or open_marker.only or not match:
+                raise MarkerError(
+                    f"{origin}:{lineno}: {line.strip()!r}: a hint is written '### HINT: <text>' "
+                    "inside a solution region (after its BEGIN marker)."
+                )
+            open_hints.append(match["text"] or "")
+            continue
         marker = _parse_marker(line, origin, lineno)
         if marker is None:
             if open_marker is None:
@@ -115,7 +213,7 @@ def strip_solutions(
                     f"{origin}:{lineno}: solution regions cannot nest; the region opened on "
                     f"line {open_line} is still open (add its END marker first)."
                 )
-            open_marker, open_line = marker, lineno
+            open_marker, open_line, open_hints = marker, lineno, []
             continue
         if open_marker is None:
             raise MarkerError(f"{origin}:{lineno}: '{line.strip()}' has no BEGIN marker before it.")
@@ -125,19 +223,25 @@ def strip_solutions(
                 f"{open_line} with the other kind of marker (SOLUTION versus SOLUTION ONLY)."
             )
         if not open_marker.only:
-            out.extend(_placeholder(open_marker.indent, open_marker.hint or default_hint, markdown))
+            hint = open_marker.hint or default_hint
+            more = [" ".join(text for text in open_hints if text)] if open_hints else []
+            out.extend(_placeholder(open_marker.indent, hint, markdown,
+                                    more=more if hints_inline else None,
+                                    more_below=bool(more) and not hints_inline))
+            if open_hints:
+                hints.append((hint, open_hints))
         open_marker = None
     if open_marker is not None:
         raise MarkerError(
             f"{origin}:{open_line}: this solution region is never closed (add '{END}"
             f"{' ' + ONLY if open_marker.only else ''}')."
         )
-    return "\n".join(out)
+    return Stripped("\n".join(out), hints)
 
 
 def has_markers(source: str) -> bool:
-    """Whether ``source`` has anything marker-like, so untouched cells keep their outputs."""
-    return any(_MARKER_LIKE.match(line) for line in source.split("\n"))
+    """Whether ``source`` has anything marker-like (a region, or a stray hint line)."""
+    return any(_MARKER_LIKE.match(line) or _HINT_LIKE.match(line) for line in source.split("\n"))
 
 
 def _check_compiles(solution: str, generated: str, origin: str) -> None:
@@ -159,28 +263,80 @@ def _check_compiles(solution: str, generated: str, origin: str) -> None:
 
 
 def learner_notebook(solution: nbformat.NotebookNode, *, origin: str) -> nbformat.NotebookNode:
-    """The learner version of one solution notebook."""
+    """The learner version of one solution notebook: TODOs for solutions, and no outputs.
+
+    Below a TODO cell with second-level hints, or a cell tagged ``you-should-see``, a markdown
+    cell is inserted with a collapsed hint block and the reference run's output.
+    """
+    import nbformat
+
     learner = copy.deepcopy(solution)
+    cells = []
     for index, cell in enumerate(learner.cells):
-        if TODO_TAG in cell.metadata.get("tags", []) and cell.cell_type == "code":
-            # Its stored output describes the reference files, not the learner's.
+        if cell.cell_type == "code":
+            # Outputs are the learner's own: the author's (another port, another owner, a TODO
+            # that "ran") would only mislead.
+            shown = text_output(cell) if SHOW_OUTPUT_TAG in cell.metadata.get("tags", []) else ""
             cell.outputs = []
             cell.execution_count = None
-        if not has_markers(cell.source):
-            continue
-        where = f"{origin} cell {index}"
-        markdown = cell.cell_type != "code"
-        stripped = strip_solutions(cell.source, origin=where, markdown=markdown)
-        if not markdown:
-            _check_compiles(cell.source, stripped, where)
-            cell.outputs = []
-            cell.execution_count = None
-        cell.source = stripped
+        else:
+            shown = ""
+        hints: list[tuple[str, list[str]]] = []
+        if has_markers(cell.source):
+            where = f"{origin} cell {index}"
+            markdown = cell.cell_type != "code"
+            stripped = strip_with_hints(cell.source, origin=where, markdown=markdown)
+            if not markdown:
+                _check_compiles(cell.source, stripped.source, where)
+            cell.source = stripped.source
+            hints = stripped.hints
+        cells.append(cell)
+        if hints or shown:
+            help_cell = nbformat.v4.new_markdown_cell(help_markdown(hints, shown))
+            help_cell.metadata[HELP_CELL_METADATA] = True
+            if "id" in cell:
+                help_cell["id"] = (str(cell["id"])[:59] + "-help")
+            cells.append(help_cell)
+    learner.cells = cells
     learner.metadata["workshop"] = {
         "generated_from": Path(origin).as_posix(),
         "note": "Generated by scripts/generate_learner_files.py; edit the solution instead.",
     }
     return learner
+
+
+def text_output(cell: nbformat.NotebookNode) -> str:
+    """The text a code cell printed (stdout and plain-text results), at most a screenful."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stdout":
+            text = output.get("text", "")
+        elif output.get("output_type") in ("execute_result", "display_data"):
+            text = output.get("data", {}).get("text/plain", "")
+        else:
+            continue
+        parts.append(text if isinstance(text, str) else "".join(text))
+    lines = "".join(parts).rstrip("\n").split("\n")
+    if len(lines) > SHOWN_OUTPUT_LINES:
+        lines = lines[:SHOWN_OUTPUT_LINES] + ["..."]
+    return "\n".join(lines).strip("\n")
+
+
+def help_markdown(hints: list[tuple[str, list[str]]], shown: str) -> str:
+    """The markdown below a TODO cell: collapsed second-level hints, then the expected output."""
+    blocks = []
+    for number, (_, lines) in enumerate(hints, start=1):
+        summary = HINT_SUMMARY if len(hints) == 1 else f"{HINT_SUMMARY} (TODO {number} of {len(hints)})"
+        body = "\n".join(lines).strip()
+        blocks.append(f"<details><summary>{_escape_html(summary)}</summary>\n\n{body}\n\n</details>")
+    if shown:
+        fence = "````" if "```" in shown else "```"
+        blocks.append(f"{SEE_INTRO}\n\n{fence}text\n{shown}\n{fence}")
+    return "\n\n".join(blocks)
+
+
+def _escape_html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def notebook_text(nb: nbformat.NotebookNode) -> str:

@@ -1,5 +1,8 @@
 """What the notebooks call at run time: ``check``, ``require_no_todos``, ``choose_lambda_dir``.
 
+``check`` never lets a learner's mistake crash a check cell: its probe may be a function whose
+errors count as a FAIL, and every FAIL shows what was found beside what to do.
+
 Every notebook imports this module in its first cell (``from workshop.notebooks import check``),
 so it stays small and cheap to import, and keeps its name: the notebooks' sources, and so their
 stored outputs, do not change when the tooling around them moves. Generating the learner files
@@ -9,7 +12,9 @@ lives in ``workshop/learner_files.py``; re-executing the notebooks in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from workshop.labs import LAMBDA_FILES, LEARNER_LAMBDA_DIR
 from workshop.learner_files import TODO_MARK
@@ -60,8 +65,61 @@ def _show(directory: Path) -> str:
         return str(directory)
 
 
-def check(passed: bool, what: str, fix: str) -> None:
-    """One check-your-work line: ``PASS: what``, or an AssertionError saying what to fix."""
-    if not passed:
-        raise AssertionError(f"FAIL: {what}\n  What to do: {fix}")
-    print(f"PASS: {what}")
+#: How much of a found value a FAIL line shows: enough for a body and its type.
+FOUND_LIMIT = 600
+
+
+def check(passed: bool | Callable[[], Any], what: str, fix: str, found: Any = None) -> None:
+    """One check-your-work line: ``PASS: what``, or an AssertionError saying what to fix.
+
+    ``passed`` may be a probe (a function of no arguments): a learner's mistake often makes
+    the probe itself fail (``json.loads`` of a dict body, a missing key, a name never
+    defined), and that is reported as a FAIL with the error, never as a crash of the cell.
+    ``found`` (a value, or a function giving one) is what the check looked at: a handler's
+    answer, an HTTP response, anything else; a FAIL shows it, so the learner sees what was
+    wrong, not only what was expected.
+    """
+    error: Exception | None = None
+    try:
+        ok = bool(passed() if callable(passed) else passed)
+    except Exception as exc:  # the learner's mistake broke the probe: that is a FAIL
+        ok, error = False, exc
+    if ok:
+        print(f"PASS: {what}")
+        return
+    details = []
+    if error is not None:
+        details.append(f"checking it raised {type(error).__name__}: {error}")
+    if found is not None:
+        details.append(describe(found))
+    message = f"FAIL: {what}"
+    if details:
+        message += "\n  Found: " + "\n         ".join(details)
+    raise AssertionError(f"{message}\n  What to do: {fix}")
+
+
+def describe(found: Any) -> str:
+    """What a check found, as one short text: the part that matters first.
+
+    A handler's answer shows its statusCode and its body *with the body's type* (a dict body
+    is the classic mistake); an HTTP response its status and body; a function is called first.
+    """
+    if callable(found) and not hasattr(found, "status_code"):
+        try:
+            found = found()
+        except Exception as exc:
+            return f"(could not read it: {type(exc).__name__}: {exc})"
+    if hasattr(found, "status_code") and hasattr(found, "text"):  # a requests.Response
+        text = found.text if isinstance(found.text, str) else repr(found.text)
+        return _cut(f"HTTP {found.status_code} {text.strip()}")
+    if isinstance(found, dict) and "handler_error" in found:
+        return _cut(f"the handler raised {found['handler_error']}")
+    if isinstance(found, dict) and ("statusCode" in found or "body" in found):
+        body = found.get("body")
+        return _cut(f"statusCode {found.get('statusCode')!r}, body {body!r} "
+                    f"(a {type(body).__name__}), headers {found.get('headers')!r}")
+    return _cut(repr(found) if not isinstance(found, str) else found)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= FOUND_LIMIT else text[:FOUND_LIMIT] + " ..."

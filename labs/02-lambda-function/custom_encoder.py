@@ -41,5 +41,6 @@ class CustomEncoder(json.JSONEncoder):
         fail loudly instead of being silently turned into text.
         """
         # TODO: write this part (the docstring above says what it must do)
-        raise NotImplementedError("TODO: write this part (the docstring above says what it must do)")
+        raise NotImplementedError("TODO: write this part (the docstring above says what it must "
+                                  "do)")
         return super().default(obj)

@@ -459,7 +459,9 @@ def update_product(event):
     TODO: check the body (check_patch_body), then update_item with
     UpdateExpression "SET #attr = :value", ExpressionAttributeNames
     {"#attr": updateKey, ...} and ConditionExpression "attribute_exists(#pk)"
-    so a missing product is never created (404). Answer 200 with
+    so a missing product is never created (404), and ReturnValues
+    "UPDATED_NEW" so the response's "Attributes" hold only what changed
+    (ALL_NEW would return the whole item). Answer 200 with
     {"Operation": "UPDATE", "Message": "SUCCESS",
     "UpdatedAttributes": <the response's "Attributes">}.
     """

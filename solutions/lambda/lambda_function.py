@@ -487,7 +487,7 @@ def get_product(event):
     """
     ### BEGIN SOLUTION
     product_id = require_product_id(
-        query_params(event).get("productId"), "query string: ?productId=..."
+        query_params(event).get("productId"), "query string (?productId=...)"
     )
     # ConsistentRead: a product saved a moment ago is always found.
     response = get_table().get_item(Key=product_key(product_id), ConsistentRead=True)
@@ -506,7 +506,9 @@ def update_product(event):
     TODO: check the body (check_patch_body), then update_item with
     UpdateExpression "SET #attr = :value", ExpressionAttributeNames
     {"#attr": updateKey, ...} and ConditionExpression "attribute_exists(#pk)"
-    so a missing product is never created (404). Answer 200 with
+    so a missing product is never created (404), and ReturnValues
+    "UPDATED_NEW" so the response's "Attributes" hold only what changed
+    (ALL_NEW would return the whole item). Answer 200 with
     {"Operation": "UPDATE", "Message": "SUCCESS",
     "UpdatedAttributes": <the response's "Attributes">}.
     """

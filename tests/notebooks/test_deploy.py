@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import zipfile
 
 import boto3
 import pytest
@@ -105,7 +107,7 @@ def test_catch_up_builds_what_is_missing_and_says_so(as_owner, capsys):
     first = capsys.readouterr().out
     assert first.startswith("Catch-up: building what is missing from the solutions: "
                             "lab 01 (the table); lab 03 (the role and the function) ...")
-    assert first.rstrip().endswith("Catch-up: done.")
+    assert first.rstrip().endswith("Catch-up: done; everything labs 01-03 build works.")
     catch_up(through=3)
     assert capsys.readouterr().out == "Catch-up: everything labs 01-03 build is in place; nothing to do.\n"
     catch_up(through=0)
@@ -123,6 +125,41 @@ def test_catch_up_keeps_an_existing_function_as_it_is(as_owner):
     catch_up(through=4)
     assert lambda_client.get_function_configuration(FunctionName=names.function)["Description"] == "mine"
     assert missing_labs(4) == []
+
+
+def test_catch_up_repairs_what_exists_but_does_not_work(as_owner, capsys):
+    # GIVEN a whole stack whose permission is gone, whose TABLE_NAME has a typo, and whose
+    # code answers GET /health with a dict body (lab 06's scenarios left half done)
+    owner = as_owner("deploy-repair")
+    deploy(quiet=True)
+    names = resource_names(owner)
+    lambda_client = boto3.client("lambda")
+    lambda_client.remove_permission(FunctionName=names.function, StatementId="apigateway-invoke")
+    lambda_client.update_function_configuration(
+        FunctionName=names.function, Environment={"Variables": {"TABLE_NAME": "typo"}})
+    lambda_client.get_waiter("function_updated_v2").wait(FunctionName=names.function)
+    capsys.readouterr()
+    # WHEN a notebook catches up
+    catch_up(through=5)
+    out = capsys.readouterr().out
+    # THEN it names each problem, repairs them, and proves it with /health
+    assert "nothing to do" not in out
+    assert "GET /health through the gateway answers 500" in out and "add_permission" in out
+    assert "TABLE_NAME is 'typo'" in out
+    assert out.rstrip().endswith("Catch-up: repaired; everything labs 01-05 build works.")
+    config = lambda_client.get_function_configuration(FunctionName=names.function)
+    assert config["Environment"]["Variables"]["TABLE_NAME"] == names.table
+    # AND a function whose own code is broken is named, never replaced
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("lambda_function.py",
+                         "def lambda_handler(event, context):\n    return {'statusCode': 200, 'body': {}}\n")
+    lambda_client.update_function_code(FunctionName=names.function, ZipFile=broken.getvalue())
+    lambda_client.get_waiter("function_updated_v2").wait(FunctionName=names.function)
+    catch_up(through=4)
+    out = capsys.readouterr().out
+    assert "answers 502" in out and "Catch-up: still broken: GET /health" in out
+    assert "lab 02 files with lab 03's update cell" in out
 
 
 @pytest.mark.parametrize("through", [-1, 8, "3", True, 2.5])

@@ -17,7 +17,7 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 
 from workshop.labs import LABS
-from workshop.learner_files import TODO_MARK, TODO_TAG, learner_notebook
+from workshop.learner_files import HELP_CELL_METADATA, TODO_MARK, TODO_TAG, learner_notebook
 from workshop.notebook_runner import execute_notebook
 from workshop.paths import NOTEBOOKS_DIR, REPO_ROOT, SOLUTION_NOTEBOOKS_DIR
 
@@ -72,6 +72,8 @@ def filled_in(solution: nbformat.NotebookNode, origin: str) -> nbformat.Notebook
     cell's source taken from the solution with only the markers removed.
     """
     learner = learner_notebook(solution, origin=origin)
+    # The generated hint cells have no counterpart in the solution.
+    learner.cells = [cell for cell in learner.cells if not cell.metadata.get(HELP_CELL_METADATA)]
     for learner_cell, solution_cell in zip(learner.cells, solution.cells, strict=True):
         if TODO_MARK in learner_cell.source:
             kept = re.sub(r"(?ms)^[ \t]*### BEGIN SOLUTION ONLY$.*?^[ \t]*### END SOLUTION ONLY\n?", "",

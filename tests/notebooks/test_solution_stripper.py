@@ -128,20 +128,90 @@ def _executed(source: str, text: str, count: int) -> nbformat.NotebookNode:
     return cell
 
 
-def test_learner_notebook_keeps_outputs_of_unchanged_cells_and_clears_changed_ones():
+def test_learner_notebook_carries_no_outputs_at_all():
     # GIVEN a solution notebook with one plain cell and one solution cell, both executed
     plain = _executed("print('connected')", "connected\n", 1)
     solution = _executed("### BEGIN SOLUTION\nprint('secret')\n### END SOLUTION", "secret\n", 2)
     solution_nb = _notebook(nbformat.v4.new_markdown_cell("# Lab"), plain, solution)
     # WHEN the learner version is generated
     learner = learner_notebook(solution_nb, origin="solutions/notebooks/99-test.ipynb")
-    # THEN the plain cell shows its expected output, the TODO cell shows nothing
-    assert learner.cells[1].outputs == plain.outputs and learner.cells[1].execution_count == 1
-    assert learner.cells[2].outputs == [] and learner.cells[2].execution_count is None
+    # THEN no cell carries an output or an execution count: the learner sees only their own run
+    assert [c.source for c in learner.cells][:2] == ["# Lab", "print('connected')"]
+    for cell in learner.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
     assert "secret" not in nbformat.writes(learner)
     assert learner.metadata["workshop"]["generated_from"] == "solutions/notebooks/99-test.ipynb"
     # AND the solution notebook itself is untouched
     assert solution_nb.cells[2].outputs[0]["text"] == "secret\n"
+
+
+def test_a_long_hint_is_wrapped_and_the_raise_says_the_same():
+    hint = ("call create_function_when_role_ready(...) with the function's name, the python3.12 "
+            'runtime, your role, the handler "lambda_function.lambda_handler" and the zip')
+    source = f"if True:\n    ### BEGIN SOLUTION: {hint}\n    x = 1\n    ### END SOLUTION\n"
+    stripped = strip_solutions(source)
+    assert all(len(line) <= learner_files.WIDTH for line in stripped.splitlines())
+    comment = " ".join(line.strip().removeprefix("# TODO:").removeprefix("#").strip()
+                       for line in stripped.splitlines() if line.strip().startswith("#"))
+    assert comment == hint
+    with pytest.raises(NotImplementedError) as raised:
+        exec(stripped, {})
+    assert str(raised.value) == f"TODO: {hint}"
+    assert notebooks.find_todos  # the first raise line still carries the TODO mark
+    assert learner_files.TODO_MARK in stripped
+
+
+def test_second_level_hints_go_to_a_collapsed_block_in_a_cell_below():
+    # GIVEN a TODO region with a first hint and a second level of arguments
+    cell = nbformat.v4.new_code_cell(
+        "### BEGIN SOLUTION: create the table with dynamodb.create_table\n"
+        "### HINT: `TableName=names.table`, the key `productId` of type `S`,\n"
+        "### HINT: and `BillingMode=\"PAY_PER_REQUEST\"`\n"
+        "dynamodb.create_table(TableName='t')\n"
+        "### END SOLUTION\n"
+        "print('done')"
+    )
+    after = nbformat.v4.new_markdown_cell("## Next")
+    learner = learner_notebook(_notebook(cell, after), origin="nb.ipynb")
+    # THEN the TODO names the call and says where more help is; the arguments are not in it
+    todo, help_cell, next_cell = learner.cells
+    assert "create the table with dynamodb.create_table" in todo.source
+    assert "hint below this cell" in todo.source
+    assert "PAY_PER_REQUEST" not in todo.source and "create_table(TableName='t')" not in todo.source
+    # AND the cell below holds them, collapsed, and it is marked as generated
+    assert help_cell.cell_type == "markdown" and help_cell.metadata[learner_files.HELP_CELL_METADATA]
+    assert help_cell.source.startswith("<details><summary>Hint: the arguments</summary>")
+    assert "`TableName=names.table`" in help_cell.source and "PAY_PER_REQUEST" in help_cell.source
+    assert help_cell.source.rstrip().endswith("</details>")
+    assert next_cell.source == "## Next"
+
+
+def test_a_cell_tagged_you_should_see_shows_its_reference_output_in_markdown():
+    shown = _executed("print('Table t is ACTIVE.')", "Table t is ACTIVE.\n", 4)
+    shown.metadata["tags"] = [learner_files.SHOW_OUTPUT_TAG]
+    quiet = _executed("print('other')", "other\n", 5)
+    learner = learner_notebook(_notebook(shown, quiet), origin="nb.ipynb")
+    assert len(learner.cells) == 3
+    help_cell = learner.cells[1]
+    assert "You should see" in help_cell.source
+    assert "```text\nTable t is ACTIVE.\n```" in help_cell.source
+    assert learner.cells[0].outputs == [] and learner.cells[2].outputs == []
+
+
+def test_a_hint_outside_a_region_is_refused():
+    with pytest.raises(MarkerError, match="inside a solution region"):
+        strip_solutions("### HINT: the arguments\nx = 1\n")
+    with pytest.raises(MarkerError, match="### HINT: <text>"):
+        strip_solutions("### BEGIN SOLUTION\n### HINTS the arguments\nx = 1\n### END SOLUTION\n")
+
+
+def test_starter_files_get_second_level_hints_as_comments():
+    source = ("def f():\n    ### BEGIN SOLUTION: return the answer\n"
+              "    ### HINT: ReturnValues=\"UPDATED_NEW\"\n    return 42\n    ### END SOLUTION\n")
+    stripped = strip_solutions(source)
+    assert '    # Hint: ReturnValues="UPDATED_NEW"' in stripped.splitlines()
+    assert "return 42" not in stripped
 
 
 def test_a_region_that_leaves_invalid_python_is_refused():
@@ -205,7 +275,7 @@ def test_check_passes_or_says_what_to_fix(capsys):
         notebooks.check(False, "the table exists", "create it")
 
 
-def test_cells_tagged_todo_lose_their_reference_output():
+def test_cells_tagged_todo_lose_their_reference_output():  # as every cell does
     gate = _executed("require_no_todos(LAMBDA_DIR)", "PASS: no TODO left in solutions/lambda\n", 3)
     gate.metadata["tags"] = [learner_files.TODO_TAG]
     learner = learner_notebook(_notebook(gate), origin="nb.ipynb")

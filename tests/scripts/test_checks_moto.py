@@ -175,10 +175,10 @@ def test_all_owners_lists_every_learner_found_by_tags(connected):
     assert checks.main(["--all-owners"], out=out) == 0
     rows = [line.split() for line in out.getvalue().splitlines()]
     assert rows[0] == ["owner", "01", "03", "04", "05", "06", "reached"]
-    # ada's labs 03-06 fail here only because moto in-process runs no function and serves no
-    # HTTP (the live checks); bob only has a table.
+    # ada's labs 03-06 are broken here only because moto in-process runs no function and serves
+    # no HTTP (the live checks); bob only has a table: his later labs are "not yet", not broken.
     assert rows[1] == ["ada", "✔", "✘", "✘", "✘", "✘", "01"]
-    assert rows[2] == ["bob", "✔", "✘", "✘", "✘", "✘", "01"]
+    assert rows[2] == ["bob", "✔", "–", "–", "–", "–", "01"]
     assert len(rows) == 4  # and the footer
 
     out = io.StringIO()
@@ -186,6 +186,44 @@ def test_all_owners_lists_every_learner_found_by_tags(connected):
     out = io.StringIO()
     assert checks.main(["--all-owners", "03"], out=out) == 1
     assert out.getvalue().splitlines()[-1] == "Not yet through lab 03: ada, bob"
+
+
+def test_summary_is_one_line_per_lab_with_the_first_fix(connected):
+    import io
+
+    from workshop import checks
+
+    # GIVEN a learner with a table whose key is wrong, and nothing else
+    connected.table(NAMES.table, "ada", key="id")
+    out = io.StringIO()
+    # WHEN they ask for the summary
+    assert checks.main(["--summary", "--owner", "ada"], out=out) == 1
+    lines = out.getvalue().splitlines()
+    by_lab = {line.split()[2]: line for line in lines if line.split()[1:2] == ["Lab"]}
+    # THEN every lab but 02 (another learner's files are not known) has one line
+    assert sorted(by_lab) == ["00", "01", "03", "04", "05", "06", "07"]
+    assert by_lab["00"].startswith("✔ Lab 00") and by_lab["00"].endswith("done")
+    # AND a lab built wrong is broken, with the first fix; a lab not built is "not yet"
+    assert "broken: key schema is productId (partition key, type S) -- fix: lab 01" in by_lab["01"]
+    assert by_lab["03"].startswith("– Lab 03") and "not yet: role inventory-ada-lambda-role exists" \
+        in by_lab["03"]
+    assert "not yet" in by_lab["04"] and "fix: lab 04 (04-api-gateway): create_rest_api." in by_lab["04"]
+    assert lines[-1].startswith("1 of 7 labs done.")
+
+
+def test_lab_status_tells_done_not_yet_and_broken_apart():
+    from workshop.checks import CheckResult
+    from workshop.checks.report import BROKEN, DONE, NOT_YET, lab_status
+
+    ok = CheckResult("04", "a", True)
+    gone = CheckResult("04", "exists", False, "not found", "create it", missing=True)
+    wrong = CheckResult("04", "answers 200", False, "status 500", "add_permission")
+    assert lab_status("04", [ok, ok]).state == DONE
+    assert lab_status("04", [gone]).state == NOT_YET
+    assert lab_status("04", [ok, wrong, gone]) .state == BROKEN
+    assert lab_status("04", [ok, wrong]).first_failure == wrong
+    assert lab_status("04", []).state == NOT_YET
+    assert lab_status("07", [wrong]).state == NOT_YET  # cleanup: something is still left
 
 
 def test_all_owners_after_a_class_cleanup(connected):
@@ -221,3 +259,41 @@ def test_lab_07_ignores_a_resource_with_my_name_tagged_for_someone_else(moto_aws
         Tags=tag_list("bob"))
     assert [(r.title, r.passed) for r in Checker(TARGET, "ada").run(["07"])] == [
         ("nothing of ada's is left", True)]
+
+
+def test_a_check_that_meets_an_unexpected_shape_reports_it_instead_of_crashing(moto_aws, monkeypatch):
+    from workshop.checks import Checker
+
+    # GIVEN a lookup that answers something no check expected (a table without its ARN)
+    monkeypatch.setattr(Checker, "table", lambda self: {"TableStatus": "ACTIVE", "KeySchema": []})
+    checker = Checker(Target(name="aws", region="us-east-1", account_id="123456789012"), "ada")
+    # WHEN lab 01 runs
+    results = list(checker.run_lab("01"))
+    # THEN the lab's report ends with one FAIL naming the error and the lab, not a traceback
+    last = results[-1]
+    assert not last.passed and last.title == "the lab's checks could read what you built"
+    assert last.detail == "KeyError: 'TableArn'"
+    assert last.hint.startswith("lab 01 (01-dynamodb-table):")
+
+
+@pytest.mark.parametrize("status, fix", [
+    (403, "create_deployment"), (500, "add_permission"), (502, "update_function_code"),
+])
+def test_the_health_check_names_the_fix_for_the_status_it_met(moto_aws, monkeypatch, status, fix):
+    from workshop.checks import Checker
+
+    class Answer:
+        status_code = status
+        text = '{"message": "Internal server error"}'
+
+    class Http:
+        def request(self, *args, **kwargs):
+            return Answer()
+
+    monkeypatch.setattr(Checker, "invoke_url", lambda self: "http://127.0.0.1:9/api/prod")
+    checker = Checker(Target(name="aws", region="us-east-1", account_id="123456789012"), "ada",
+                      http=Http())
+    result = checker._health_check()
+    assert not result.passed
+    assert result.detail == f'status {status}: {{"message": "Internal server error"}}'
+    assert fix in result.hint and result.hint.startswith("lab 04")

@@ -287,7 +287,7 @@ def test_get_without_product_id_is_400(api, query):
     reply = api.request("GET", "/product", query=query)
     assert (reply.status, reply.json) == (
         400,
-        {"message": "productId is missing: add it to the query string: ?productId=...."},
+        {"message": "productId is missing: add it to the query string (?productId=...)."},
     )
 
 

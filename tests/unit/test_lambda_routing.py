@@ -50,7 +50,7 @@ def test_events_without_query_or_body_keys_reach_every_route(api):
         {"products": [], "count": 0},
     )
     assert call("GET", "/product").json == {
-        "message": "productId is missing: add it to the query string: ?productId=...."
+        "message": "productId is missing: add it to the query string (?productId=...)."
     }
     assert call("POST", "/product").status == 400
     assert call("PATCH", "/product").status == 400

@@ -32,7 +32,7 @@ class ApiChecks(LiveApiChecks):
         apis = self.apis()
         if not apis:
             yield CheckResult("04", f"REST API {name} exists", False, "not found",
-                              lab_hint("04", "create_rest_api." + catch_up("04")))
+                              lab_hint("04", "create_rest_api." + catch_up("04")), missing=True)
             return
         # Re-running create_rest_api makes a second API with the same name; only the copies
         # tagged as this learner's count (an untagged look-alike is somebody's hand-made API).

@@ -58,6 +58,13 @@ class Checker(TableChecks, LearnerCodeChecks, FunctionChecks, ApiChecks, Trouble
         except (ClientError, BotoCoreError) as error:
             yield CheckResult(lab, "the lab's resources could be read", False, str(error),
                               "check your credentials, region and permissions, then run again")
+        except Exception as error:  # noqa: BLE001 - a resource in a shape no check expected
+            # A check must never crash on what a learner built: report what was met instead.
+            yield CheckResult(lab, "the lab's checks could read what you built", False,
+                              f"{type(error).__name__}: {error}",
+                              lab_hint(lab, "something has an unexpected shape; compare it with "
+                                       "the lab's notebook, or rebuild it with the notebook's "
+                                       "cells"))
 
     def lab_00(self) -> Iterator[CheckResult]:
         try:

@@ -14,7 +14,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from workshop.checks.checker import Checker
 from workshop.checks.labs import CLASS_LABS, DEFAULT_LAB, LABS, labs_through, parse_lab
-from workshop.checks.report import class_table, print_results
+from workshop.checks.report import (
+    DONE,
+    class_table,
+    lab_status,
+    print_results,
+    print_summary,
+    summary_labs,
+)
 from workshop.cleanup import Clients, DiscoveryIncomplete, discover, marks_for, tolerant_stdout
 from workshop.naming import InvalidOwnerError, current_owner, normalize_owner
 from workshop.paths import LABS_DIR
@@ -32,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--owner", help="whose resources (default: WORKSHOP_OWNER or your login)")
     who.add_argument("--all-owners", action="store_true",
                      help="instructors: one row per learner found by the workshop's tags")
+    parser.add_argument("--summary", action="store_true",
+                        help="one line per lab: done, not yet, or broken with the first fix")
     parser.add_argument("--lambda-dir", type=Path, default=LABS_DIR / LABS["02"],
                         help="where your lab 02 files are (default: labs/02-lambda-function)")
     return parser
@@ -91,6 +100,12 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
         return 0
     lambda_dir = args.lambda_dir if owner == current_owner() else None
     checker = Checker(target, owner, clients=clients, lambda_dir=lambda_dir)
+    if args.summary:
+        labs = summary_labs(checker)
+        print(f"{owner}'s workshop, lab by lab:", file=out)
+        statuses = [lab_status(key, checker.run(labs=[key])) for key in labs]
+        print_summary(statuses, out)
+        return 0 if all(s.state == DONE for s in statuses if s.lab != "07") else 1
     print(f"Checking {owner}'s workshop through lab {lab} ({LABS[lab]}):", file=out)
     results = checker.run(labs_through(lab))
     print_results(results, out)

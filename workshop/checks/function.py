@@ -29,7 +29,7 @@ class FunctionChecks(RoleChecks):
         if config is None:
             yield CheckResult("03", f"function {name} exists", False, "not found",
                               lab_hint("03", "create the function with create_function."
-                                       + catch_up("03")))
+                                       + catch_up("03")), missing=True)
             return
         state = config.get("State", "Active")
         yield CheckResult("03", f"function {name} exists and is Active", state == "Active",
@@ -76,4 +76,13 @@ class FunctionChecks(RoleChecks):
             return CheckResult("03", title, False, f"not JSON: {payload[:200]}", hint)
         ok = (isinstance(response, dict) and response.get("statusCode") == 200
               and isinstance(response.get("body"), str))
-        return CheckResult("03", title, ok, f"returned {payload[:200]}", hint)
+        if isinstance(response, dict):
+            body = response.get("body")
+            detail = (f"statusCode {response.get('statusCode')!r}, body {body!r:.400} "
+                      f"(a {type(body).__name__})")
+            if not isinstance(body, str):
+                hint = lab_hint("02", "build_response must return the body as a string "
+                                "(json.dumps); then deploy the code again (lab 03's update cell)")
+        else:
+            detail = f"returned {payload[:400]} (not a proxy response: a dict is needed)"
+        return CheckResult("03", title, ok, detail, hint)

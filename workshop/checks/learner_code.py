@@ -47,11 +47,14 @@ class LearnerCodeChecks(ResourceLookups):
         if broken:
             return
         outcome = _run_local_handler(folder, self.names.table)
-        for title, ok, detail in outcome:
+        for title, ok, detail, *fix in outcome:
             where = ("CustomEncoder.default in custom_encoder.py" if "CustomEncoder" in title
                      else "lambda_function.py")
-            yield CheckResult("02", title, ok, detail,
-                              lab_hint("02", f"run the notebook's test events and fix {where}"))
+            text = (f"in {where}, {fix[0]}" if fix and fix[0]
+                    else f"run the notebook's test events and fix {where}")
+            # A TODO left is work not done yet, not a bug.
+            yield CheckResult("02", title, ok, detail, lab_hint("02", text),
+                              missing=not ok and "NotImplementedError" in detail)
 
 
 def _relative(path: Path) -> str:
@@ -72,7 +75,8 @@ _LOCAL_HANDLER_PROBE = textwrap.dedent(
         import lambda_function
         from custom_encoder import CustomEncoder
     except Exception as error:
-        print(json.dumps([["the files import", False, f"{type(error).__name__}: {error}"]]))
+        print(json.dumps([["the files import", False, f"{type(error).__name__}: {error}",
+                           "fix the error named here (run the notebook's load cell to see its traceback)"]]))
         sys.exit(0)
     results.append(["the files import", True, ""])
     try:
@@ -81,17 +85,37 @@ _LOCAL_HANDLER_PROBE = textwrap.dedent(
         results.append(["CustomEncoder writes Decimal 19.99 and 500 as 19.99 and 500", ok, text])
     except Exception as error:
         results.append(["CustomEncoder writes Decimal 19.99 and 500 as 19.99 and 500", False,
-                        f"{type(error).__name__}: {error}"])
-    for path in ("/", "/health"):
+                        f"{type(error).__name__}: {error}",
+                        "default() must return int(obj) for a whole Decimal, float(obj) otherwise"])
+    routes = {"/": "api_root()", "/health": "health()"}
+    for path, route in routes.items():
         title = f"lambda_handler answers GET {path} with 200 and a string body"
         event = json.loads(sys.argv[2].replace("__PATH__", path))
         try:
             answer = lambda_function.lambda_handler(event, None)
-            ok = isinstance(answer, dict) and answer.get("statusCode") == 200 and \\
-                isinstance(answer.get("body"), str)
-            results.append([title, ok, repr(answer)[:200]])
         except Exception as error:
-            results.append([title, False, f"{type(error).__name__}: {error}"])
+            results.append([title, False, f"it raised {type(error).__name__}: {error}",
+                            f"the traceback of `lambda_function.lambda_handler` names the line; "
+                            f"GET {path} is answered by {route}"])
+            continue
+        if not isinstance(answer, dict):
+            results.append([title, False, f"it returned {answer!r:.300} (a {type(answer).__name__}, "
+                            "not a dict)", "return build_response(...) from every route"])
+            continue
+        body = answer.get("body")
+        # The part that matters first: the status, then the body and its type (a dict body is
+        # the classic mistake), the headers last.
+        detail = (f"statusCode {answer.get('statusCode')!r}, body {body!r:.400} "
+                  f"(a {type(body).__name__}), headers {answer.get('headers')!r:.200}")
+        if not isinstance(body, str):
+            fix = ("build_response must return the body as a string: "
+                   "json.dumps(body, cls=CustomEncoder); API Gateway answers 502 to a "
+                   f"{type(body).__name__} body")
+        elif answer.get("statusCode") != 200:
+            fix = f"GET {path} is answered by {route}: it must return build_response(200, ...)"
+        else:
+            fix = ""
+        results.append([title, not fix, detail, fix])
     print(json.dumps(results))
     """
 )
@@ -111,4 +135,4 @@ def _run_local_handler(folder: Path, table: str) -> list[tuple[str, bool, str]]:
     try:
         return [tuple(item) for item in json.loads(lines[-1])]  # type: ignore[misc]
     except (IndexError, ValueError):
-        return [("the handler runs", False, (completed.stderr or completed.stdout)[-300:])]
+        return [("the handler runs", False, (completed.stderr or completed.stdout)[-600:])]

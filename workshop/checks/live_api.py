@@ -14,6 +14,16 @@ from workshop.checks.lookups import ResourceLookups
 from workshop.checks.result import CheckResult, catch_up, lab_hint
 
 PREFLIGHT_ORIGIN = "http://localhost:8000"
+# What a status of GET /health means, and the one thing to do about it.
+HEALTH_FIXES = {
+    403: "no route matched: deploy the API (create_deployment to your stage) after adding every "
+         "method, and check the path",
+    500: "API Gateway may not invoke the function: add_permission for apigateway.amazonaws.com "
+         "with this API's SourceArn",
+    502: "the function raised or answered something that is not a proxy response: read its log "
+         "(lab 03), fix the code and update_function_code",
+    504: "the function took longer than 29 s: read the REPORT lines in its log",
+}
 HTTP_TIMEOUT_SECONDS = 30
 
 
@@ -31,20 +41,20 @@ class LiveApiChecks(ResourceLookups):
     def _http_result(self, lab: str, title: str, response: Any, expected: int,
                      hint: str) -> CheckResult:
         if response is None:
-            return CheckResult(lab, title, False, "the REST API does not exist", hint)
+            return CheckResult(lab, title, False, "the REST API does not exist", hint, missing=True)
         if isinstance(response, Exception):
             return CheckResult(lab, title, False, f"request failed: {response}", hint)
-        body = response.text[:200].replace("\n", " ")
+        body = response.text[:400].replace("\n", " ")
         return CheckResult(lab, title, response.status_code == expected,
                            f"status {response.status_code}: {body}", hint)
 
     def _health_check(self) -> CheckResult:
         title = "GET /health answers 200"
         response = self._request("GET", "/health")
-        return self._http_result("04", title, response, 200,
-                                 lab_hint("04", "deploy the stage again; on 403 check the path "
-                                          "and the deployment, on 500 the Lambda permission, on "
-                                          "502 the function's log"))
+        status = getattr(response, "status_code", None)
+        fix = HEALTH_FIXES.get(status, "deploy the stage again; on 403 check the path and the "
+                               "deployment, on 500 the Lambda permission, on 502 the function's log")
+        return self._http_result("04", title, response, 200, lab_hint("04", fix))
 
     def _preflight_check(self) -> CheckResult:
         title = "a CORS preflight (OPTIONS /product) answers with Access-Control-Allow-Origin"
@@ -64,7 +74,7 @@ class LiveApiChecks(ResourceLookups):
         """A full CRUD round trip with a product nobody else uses, removed again at the end."""
         if self.api() is None:
             yield CheckResult("05", "the API answers CRUD requests", False, "no REST API",
-                              lab_hint("04", "build the API first." + catch_up("04")))
+                              lab_hint("04", "build the API first." + catch_up("04")), missing=True)
             return
         product_id = f"workshop-check-{uuid.uuid4().hex[:12]}"
         hint = lab_hint("05", "compare the answer with the API table in labs/05-use-the-api; the "

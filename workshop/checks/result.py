@@ -16,6 +16,9 @@ class CheckResult:
     passed: bool
     detail: str = ""
     hint: str = ""
+    # A failure that means "not built yet" (the lab's resource does not exist), as opposed to
+    # "built but broken": --summary and the class table tell the two apart.
+    missing: bool = False
 
 
 def lab_hint(lab: str, text: str) -> str:

@@ -26,7 +26,8 @@ class RoleChecks(ResourceLookups):
         role = self.role()
         if role is None:
             yield CheckResult("03", f"role {name} exists", False, "not found",
-                              lab_hint("03", "create the execution role." + catch_up("03")))
+                              lab_hint("03", "create the execution role." + catch_up("03")),
+                              missing=True)
             return
         yield CheckResult("03", f"role {name} exists", True)
         trust = policy_document(role.get("AssumeRolePolicyDocument"))

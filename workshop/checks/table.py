@@ -14,7 +14,8 @@ class TableChecks(ResourceLookups):
         table = self.table()
         if table is None:
             yield CheckResult("01", f"table {name} exists", False, "not found",
-                              lab_hint("01", "create the table with create_table." + catch_up("01")))
+                              lab_hint("01", "create the table with create_table." + catch_up("01")),
+                              missing=True)
             return
         status = table.get("TableStatus")
         yield CheckResult("01", f"table {name} exists and is ACTIVE", status == "ACTIVE",

@@ -27,10 +27,10 @@ class TroubleshootingChecks(LiveApiChecks):
                           exists and bool(streams),
                           "no log group" if not exists else "no log streams yet",
                           lab_hint("06", "invoke the function once; check that its role may "
-                                   "write logs (lab 03)"))
+                                   "write logs (lab 03)"), missing=not exists)
         if self.api() is None:
             yield CheckResult("06", "the API answers errors with 4xx, not 5xx", False, "no REST API",
-                              lab_hint("04", "build the API first." + catch_up("04")))
+                              lab_hint("04", "build the API first." + catch_up("04")), missing=True)
             return
         hint = lab_hint("06", "a 500/502 means the function failed: find the cause in its log, "
                         "fix it and redeploy")
