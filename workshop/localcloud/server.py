@@ -132,7 +132,7 @@ class LocalCloudServer:
         )
         from werkzeug.serving import make_server
 
-        from workshop.localcloud import moto_seam
+        from workshop.localcloud import dynamodb_atomic, moto_seam
         from workshop.localcloud.runtime import LambdaRuntime
 
         # One line per request from werkzeug would drown the useful messages (and cost time).
@@ -155,6 +155,7 @@ class LocalCloudServer:
             self._endpoint_server.daemon_threads = True
             self.runtime = LambdaRuntime(self.endpoint, work_dir=self._fresh_work_dir())
             moto_seam.install(self.runtime)
+            dynamodb_atomic.install()
             self._gateway_server = self._bind(self._make_gateway, self.requested.gateway, "gateway")
         except BaseException:
             self.stop()
