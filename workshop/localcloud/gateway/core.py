@@ -24,6 +24,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from workshop.localcloud.gateway.access import PASS, AccessControl, AccessDecision
 from workshop.localcloud.gateway.deployments import install_deployment_snapshots
 from workshop.localcloud.gateway.events import ProxyEventBuilder, RequestStamp, media_type_matches
 from workshop.localcloud.gateway.messages import GatewayRequest, GatewayResponse, Headers
@@ -159,6 +160,11 @@ class ExecuteApiGateway:
         self.matcher = RouteMatcher(lambda: _moto_apigateway_backend(self.account_id, self.region))
         self.event_builder = ProxyEventBuilder()
         self.mock_responder = MockIntegrationResponder()
+        # Lambda authorizers, API keys and usage plans (lab 08), checked before the integration.
+        self.access = AccessControl(
+            invoker, lambda: _moto_apigateway_backend(self.account_id, self.region),
+            account_id=account_id, region=region, clock=clock,
+        )
         self._max_slow = max_concurrent_slow_invokes
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
@@ -192,6 +198,15 @@ class ExecuteApiGateway:
             log.info("%s %s: %s -> 403", request.method, request.path, route.reason)
             return self._error(MISSING_AUTHENTICATION_TOKEN)
 
+        decision = self.access.check(
+            request, route, where.resource_path,
+            lambda: self.event_builder.build(
+                request, route, stamp, account_id=self.account_id, stage_path=where.resource_path
+            ),
+        )
+        if decision.error is not None:
+            return self._error(decision.error)  # type: ignore[arg-type]
+
         integration = route.integration
         if integration is None:
             # "Execution failed due to configuration error: No integration defined for method"
@@ -200,7 +215,7 @@ class ExecuteApiGateway:
         if kind == "MOCK":
             return self._mock(request, route)
         if kind == "AWS_PROXY":
-            return self._aws_proxy(request, route, stamp, where.resource_path)
+            return self._aws_proxy(request, route, stamp, where.resource_path, decision)
         return self._config_error(
             request,
             f"integration type {kind or '(none)'} is not served by the local gateway "
@@ -215,7 +230,8 @@ class ExecuteApiGateway:
         return answer.status, answer.headers, answer.body
 
     def _aws_proxy(
-        self, request: GatewayRequest, route: RouteMatch, stamp: RequestStamp, stage_path: str
+        self, request: GatewayRequest, route: RouteMatch, stamp: RequestStamp, stage_path: str,
+        decision: AccessDecision = PASS,
     ) -> tuple[int, Headers, bytes]:
         stage_variables = dict(route.stage.variables or {})
         try:
@@ -249,6 +265,7 @@ class ExecuteApiGateway:
         event = self.event_builder.build(
             request, route, stamp, account_id=self.account_id, stage_path=stage_path
         )
+        decision.annotate(event)
         payload = json.dumps(event).encode("utf-8")
         timeout_ms = integration_timeout_ms(route.integration)
         function_timeout_ms = float(getattr(function, "timeout", 3) or 3) * 1000
