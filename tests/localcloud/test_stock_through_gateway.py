@@ -234,3 +234,23 @@ def test_deploying_again_changes_nothing(stack):
         again = deploy(through=8, quiet=True)
         assert again["api_id"] == stack["api_id"]
         assert api_credentials() == stack["credentials"]
+
+
+def test_check_py_08_passes_and_lab_05_still_does_on_the_protected_stack(stack):
+    # check.py's live requests send lab 08's credentials once they exist
+    from workshop.checks import Checker
+    from workshop.target import connect
+
+    results = Checker(connect(quiet=True), OWNER, lambda_dir=None).run(["04", "05", "08"])
+    assert [(r.lab, r.title, r.detail) for r in results if not r.passed] == []
+    assert {r.lab for r in results} == {"04", "05", "08"}
+    assert sum(r.lab == "08" for r in results) >= 10
+
+
+def test_check_py_08_fails_with_hints_when_lab_08_is_missing(deployed_stack):
+    from workshop.checks import Checker
+    from workshop.target import connect
+
+    results = Checker(connect(quiet=True), "tester", lambda_dir=None).run(["08"])
+    failed = [r for r in results if not r.passed]
+    assert failed and all("lab 08" in r.hint for r in failed)
