@@ -504,3 +504,35 @@ def test_open_methods_never_run_the_authorizer(new_api, apigw, call, invoker):
     api, _ = protected_api(new_api, apigw, authorizer={})
     assert call("GET", f"/{api.api_id}/prod/health").status == 200
     assert function_calls(invoker, AUTH_FN) == []
+
+
+# --- gateway responses ---------------------------------------------------------------------------
+
+
+def test_gateway_responses_add_cors_headers_so_browsers_can_read_refusals(new_api, apigw, call):
+    # GIVEN the DEFAULT_4XX gateway response with an Access-Control-Allow-Origin header, as the
+    # console's "Enable CORS" sets it, and a THROTTLED response with its own status
+    api, _ = protected_api(new_api, apigw, authorizer={})
+    apigw.put_gateway_response(restApiId=api.api_id, responseType="DEFAULT_4XX", responseParameters={
+        "gatewayresponse.header.Access-Control-Allow-Origin": "'*'"})
+    target = f"/{api.api_id}/prod/product/stock"
+    # WHEN refused without a token, or without a key
+    for response, expected in ((call("POST", target), UNAUTHORIZED),
+                               (call("POST", target, bearer("allow")), FORBIDDEN)):
+        # THEN the default body and status, plus the configured header
+        assert (response.status, response.json()) == expected[:2]
+        assert response.header("Access-Control-Allow-Origin") == "*"
+    # and a 5XX refusal is not changed by DEFAULT_4XX
+    failing = call("POST", target, [("x-api-key", "x" * 30), *bearer("boom")])
+    assert failing.status == 500 and failing.header("Access-Control-Allow-Origin") is None
+
+
+def test_a_gateway_response_for_the_exact_type_wins_and_may_change_the_status(new_api, apigw, call):
+    api, _ = protected_api(new_api, apigw)
+    apigw.put_gateway_response(restApiId=api.api_id, responseType="DEFAULT_4XX", responseParameters={
+        "gatewayresponse.header.X-Default": "'4xx'"})
+    apigw.put_gateway_response(restApiId=api.api_id, responseType="INVALID_API_KEY", statusCode="401",
+                               responseParameters={"gatewayresponse.header.X-Key": "'missing'"})
+    response = call("POST", f"/{api.api_id}/prod/product/stock")
+    assert (response.status, response.json()) == (401, {"message": "Forbidden"})
+    assert response.header("X-Key") == "missing" and response.header("X-Default") is None

@@ -18,7 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from workshop.localcloud.gateway.access_errors import AUTHORIZER_CONFIGURATION_ERROR, INVALID_API_KEY, AccessError
+from workshop.localcloud.gateway.access_errors import (
+    AUTHORIZER_CONFIGURATION_ERROR,
+    INVALID_API_KEY,
+    AccessError,
+    customized,
+)
 from workshop.localcloud.gateway.api_keys import (
     MeteredKey,
     find_metered_key,
@@ -69,6 +74,13 @@ class AccessControl:
 
     def check(self, request: GatewayRequest, route: RouteMatch, stage_path: str,
               request_event: Callable[[], dict[str, Any]]) -> AccessDecision:
+        decision = self._check(request, route, stage_path, request_event)
+        if decision.error is not None:
+            return AccessDecision(error=customized(decision.error, route.rest_api))
+        return decision
+
+    def _check(self, request: GatewayRequest, route: RouteMatch, stage_path: str,
+               request_event: Callable[[], dict[str, Any]]) -> AccessDecision:
         method = route.method
         authorization = str(getattr(method, "authorization_type", None) or "NONE").upper()
         needs_key = method_requires_key(method)

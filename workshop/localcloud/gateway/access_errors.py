@@ -44,9 +44,12 @@ class AccessError:
     status: int
     payload: dict[str, Any]
     error_type: str
+    response_type: str  # the gateway response type, e.g. "UNAUTHORIZED"
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
     def headers(self) -> Headers:
-        return [("Content-Type", JSON_CONTENT_TYPE), ("x-amzn-ErrorType", self.error_type)]
+        return [("Content-Type", JSON_CONTENT_TYPE), ("x-amzn-ErrorType", self.error_type),
+                *self.extra_headers]
 
     def body(self) -> bytes:
         return json.dumps(self.payload).encode()
@@ -56,18 +59,47 @@ class AccessError:
         return self.payload.get("message", self.payload.get("Message"))
 
 
-INVALID_API_KEY = AccessError(403, {"message": "Forbidden"}, "ForbiddenException")
-THROTTLED = AccessError(429, {"message": "Too Many Requests"}, "TooManyRequestsException")
-QUOTA_EXCEEDED = AccessError(429, {"message": "Limit Exceeded"}, "LimitExceededException")
-UNAUTHORIZED = AccessError(401, {"message": "Unauthorized"}, "UnauthorizedException")
+INVALID_API_KEY = AccessError(403, {"message": "Forbidden"}, "ForbiddenException", "INVALID_API_KEY")
+THROTTLED = AccessError(429, {"message": "Too Many Requests"}, "TooManyRequestsException", "THROTTLED")
+QUOTA_EXCEEDED = AccessError(429, {"message": "Limit Exceeded"}, "LimitExceededException", "QUOTA_EXCEEDED")
+UNAUTHORIZED = AccessError(401, {"message": "Unauthorized"}, "UnauthorizedException", "UNAUTHORIZED")
 EXPLICIT_DENY = AccessError(
     403,
     {"Message": "User is not authorized to access this resource with an explicit deny"},
     "AccessDeniedException",
+    "ACCESS_DENIED",
 )
 IMPLICIT_DENY = AccessError(
-    403, {"Message": "User is not authorized to access this resource"}, "AccessDeniedException"
+    403, {"Message": "User is not authorized to access this resource"}, "AccessDeniedException",
+    "ACCESS_DENIED",
 )
 AUTHORIZER_CONFIGURATION_ERROR = AccessError(
-    500, {"message": None}, "AuthorizerConfigurationException"
+    500, {"message": None}, "AuthorizerConfigurationException", "AUTHORIZER_CONFIGURATION_ERROR"
 )
+
+
+def customized(error: AccessError, rest_api: Any) -> AccessError:
+    """``error`` with the API's gateway response for its type applied (put_gateway_response).
+
+    API Gateway uses the response configured for the exact type, else DEFAULT_4XX or DEFAULT_5XX:
+    its ``statusCode`` (when set) and the static header values of its ``responseParameters``
+    (``gatewayresponse.header.Access-Control-Allow-Origin: "'*'"``, the usual way to let browsers
+    read a 401 or 403). Body templates are not applied locally: the default body is kept.
+    """
+    responses = getattr(rest_api, "gateway_responses", None) or {}
+    fallback = "DEFAULT_5XX" if error.status >= 500 else "DEFAULT_4XX"
+    configured = responses.get(error.response_type) or responses.get(fallback)
+    if configured is None:
+        return error
+    headers = []
+    for name, value in (getattr(configured, "response_parameters", None) or {}).items():
+        prefix = "gatewayresponse.header."
+        text = str(value)
+        if name.startswith(prefix) and len(text) >= 2 and text[0] == text[-1] == "'":
+            headers.append((name[len(prefix):], text[1:-1]))
+    status = getattr(configured, "status_code", None)
+    try:
+        status = int(status) if status not in (None, "") else error.status
+    except (TypeError, ValueError):
+        status = error.status
+    return AccessError(status, error.payload, error.error_type, error.response_type, tuple(headers))
