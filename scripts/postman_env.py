@@ -88,25 +88,43 @@ def find_invoke_url(target: Target, owner: str | None = None) -> str:
     return target.invoke_url(api_id, names.stage)
 
 
-def build_environment(base_url: str, *, target_name: str, owner: str) -> dict[str, Any]:
+def build_environment(base_url: str, *, target_name: str, owner: str,
+                      credentials: dict[str, str] | None = None) -> dict[str, Any]:
     """A Postman environment (the format Postman exports) with ``baseUrl`` set.
 
     ``productId`` is deliberately not here: the collection makes a fresh one per run in a
     pre-request script, and an environment value would override it (environment variables win
-    over collection variables in Postman).
+    over collection variables in Postman). Once lab 08 is built, ``credentials`` adds ``apiKey``
+    and ``token`` (secret variables), which the collection sends on every write.
     """
     name = f"Serverless inventory - {target_name} ({owner})"
+    values = [{"key": "baseUrl", "value": base_url, "type": "default", "enabled": True}]
+    credentials = credentials or {}
+    if credentials.get("x-api-key"):
+        values.append({"key": "apiKey", "value": credentials["x-api-key"], "type": "secret", "enabled": True})
+    if credentials.get("Authorization", "").startswith("Bearer "):
+        values.append({"key": "token", "value": credentials["Authorization"][len("Bearer "):],
+                       "type": "secret", "enabled": True})
     return {
         # Stable for the same stack, so re-importing replaces the environment instead of adding one.
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name} {base_url}")),
         "name": name,
-        "values": [
-            {"key": "baseUrl", "value": base_url, "type": "default", "enabled": True},
-        ],
+        "values": values,
         "_postman_variable_scope": "environment",
         "_postman_exported_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "_postman_exported_using": "serverless-inventory-workshop/scripts/postman_env.py",
     }
+
+
+def lab08_credentials(owner: str) -> dict[str, str]:
+    """Lab 08's API key and token for ``owner``'s stack; {} before lab 08 (or if unreadable)."""
+    try:
+        from workshop.protection import api_credentials
+
+        return api_credentials(resource_names(owner))
+    except Exception as error:  # noqa: BLE001 - the environment is useful without them
+        print(f"note: no lab 08 credentials added ({error}).", file=sys.stderr)
+        return {}
 
 
 def default_output(target_name: str) -> Path:
@@ -133,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ApiNotDeployedError, TargetError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    environment = build_environment(base_url, target_name=target.name, owner=owner)
+    environment = build_environment(base_url, target_name=target.name, owner=owner,
+                                    credentials=lab08_credentials(owner))
     text = json.dumps(environment, indent=2) + "\n"
     if args.out == "-":
         sys.stdout.write(text)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Re-execute the solution notebooks on a fresh local cloud and store their outputs.
 
-    python scripts/run_notebooks.py            # all of them, in order (00 to 07)
+    python scripts/run_notebooks.py            # all of them, in order (00 to 08)
     python scripts/run_notebooks.py 03 04      # store only these (all still run, in order)
 
 The stored outputs are what `make test` compares (nbval strict), so refresh them this way,

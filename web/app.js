@@ -51,6 +51,14 @@ async function callApi(method, path, { query = {}, body } = {}) {
     if (value !== null && value !== undefined && value !== "") url.searchParams.set(key, value);
   }
   const options = { method, headers: {} };
+  if (method !== "GET") {
+    // Lab 08: the write methods need an API key and the authorizer's token. Reads stay
+    // "simple" requests (no custom header, so no preflight).
+    const apiKey = $("api-key").value.trim();
+    const token = $("api-token").value.trim();
+    if (apiKey) options.headers["x-api-key"] = apiKey;
+    if (token) options.headers["Authorization"] = `Bearer ${token}`;
+  }
   if (body !== undefined) {
     // application/json is not a CORS "simple" content type: this header alone triggers the
     // preflight, even for POST.
@@ -77,10 +85,10 @@ async function callApi(method, path, { query = {}, body } = {}) {
     data = null;
   }
   if (!response.ok) {
+    // API Gateway writes an authorizer's Deny as {"Message": ...}, with a capital M.
+    const words = data && typeof data === "object" ? (data.message ?? data.Message) : undefined;
     const apiMessage =
-      data && typeof data === "object" && typeof data.message === "string"
-        ? data.message
-        : text || response.statusText || "(empty body)";
+      typeof words === "string" ? words : text || response.statusText || "(empty body)";
     throw new ApiError(response.status, apiMessage, data);
   }
   return data;
@@ -91,6 +99,15 @@ function hintFor(error) {
   if (error.status === 403 && /Missing Authentication Token/i.test(error.message)) {
     return "API Gateway says this for a path or method the API does not have, or an API not " +
       "deployed to this stage: check that the URL ends with the stage (for example /prod).";
+  }
+  if (error.status === 401) {
+    return "No valid token: lab 08's authorizer wants Authorization: Bearer <token> (Credentials above).";
+  }
+  if (error.status === 403 && /Forbidden/.test(error.message)) {
+    return "No valid API key for this stage: fill in the key of lab 08's usage plan (Credentials above).";
+  }
+  if (error.status === 429) {
+    return "The usage plan's throttle or quota refused this key: slow down, or try again later.";
   }
   if (error.status === 502 || error.status === 500) {
     return "The Lambda function failed or could not be invoked: its CloudWatch log says why.";
@@ -327,6 +344,12 @@ function start() {
   $("add-form").addEventListener("submit", addProduct);
   $("edit-form").addEventListener("submit", editProduct);
 
+  // serve_frontend.py puts lab 08's key and token in the fragment (#apiKey=...&token=...), which
+  // the browser never sends to any server. They are kept only while the page is open.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("apiKey")) $("api-key").value = fragment.get("apiKey");
+  if (fragment.get("token")) $("api-token").value = fragment.get("token");
+  if (fragment.get("apiKey") || fragment.get("token")) $("credentials").open = true;
   const fromQuery = new URLSearchParams(location.search).get("api");
   const initial = fromQuery || localStorage.getItem(STORAGE_KEY);
   describeOrigins();

@@ -28,9 +28,23 @@ from workshop.paths import SOLUTION_LAMBDA_DIR, SOLUTION_NOTEBOOKS_DIR
 
 BUILD_TAG = "build"
 SETUP_TAG = "setup"
-# Labs 05 to 07 build nothing: the full stack is what labs 01 to 04 build.
+# Labs 05 to 07 build nothing: the core stack is what labs 01 to 04 build, and the default.
 LAST_BUILDING_LAB = 4
-WHAT_LABS_BUILD = {1: "the table", 3: "the role and the function", 4: "the REST API and its stage"}
+# Lab 08 adds /product/stock and protects the write methods; built only when asked for
+# (--through 08), since clients then need a token and an API key.
+PROTECTION_LAB = 8
+WHAT_LABS_BUILD = {
+    1: "the table", 3: "the role and the function", 4: "the REST API and its stage",
+    8: "/product/stock, the authorizer, the API key and the usage plan",
+}
+
+
+def building_labs(through: int) -> list[int]:
+    """The labs whose build cells make the stack up to lab ``through``."""
+    labs = list(range(1, min(through, LAST_BUILDING_LAB) + 1))
+    if through >= PROTECTION_LAB:
+        labs.append(PROTECTION_LAB)
+    return labs
 
 
 class DeployError(RuntimeError):
@@ -58,7 +72,7 @@ def _check_lab(through: int) -> int:
 def build_cells(through: int, notebooks_dir: Path = SOLUTION_NOTEBOOKS_DIR) -> list[BuildCell]:
     """The setup and build cells of solution notebooks 01..``through``, in execution order."""
     cells: list[BuildCell] = []
-    for lab in range(1, min(_check_lab(through), LAST_BUILDING_LAB) + 1):
+    for lab in building_labs(_check_lab(through)):
         path = notebooks_dir / f"{LABS[lab]}.ipynb"
         # Plain JSON, not nbformat: importing nbformat takes seconds, and catch_up runs in
         # every notebook's second cell.
@@ -91,6 +105,7 @@ def find_api_id(names: ResourceNames) -> str | None:
 def deploy(through: int | None = None, quiet: bool = False) -> dict:
     """Build the stack up to lab ``through`` (default: all of it) on the current target.
 
+    The default is the core stack of labs 01-04; ``through=8`` adds lab 08's protection.
     Returns ``api_url`` (ends with the stage; None before lab 04), ``api_id``, ``table``,
     ``function``, ``role``, ``region`` and ``owner``. With ``quiet`` the cells' output is
     only shown when one fails.
@@ -161,7 +176,8 @@ def missing_labs(through: int, names: ResourceNames | None = None) -> list[int]:
             raise
 
     missing = []
-    through = min(_check_lab(through), LAST_BUILDING_LAB)
+    protected = _check_lab(through) >= PROTECTION_LAB
+    through = min(through, LAST_BUILDING_LAB)
     if through >= 1 and not exists(boto3.client("dynamodb").describe_table, TableName=names.table):
         missing.append(1)
     if through >= 3 and not (
@@ -175,6 +191,15 @@ def missing_labs(through: int, names: ResourceNames | None = None) -> list[int]:
             boto3.client("apigateway").get_stage, restApiId=api_id, stageName=names.stage
         ):
             missing.append(4)
+    if protected:
+        from workshop.protection import find_usage_plan, protection_names
+
+        guard = protection_names(names)
+        if not (
+            exists(boto3.client("lambda").get_function_configuration, FunctionName=guard.authorizer_function)
+            and find_usage_plan(boto3.client("apigateway"), guard) is not None
+        ):
+            missing.append(PROTECTION_LAB)
     return missing
 
 
@@ -327,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--through", type=int, choices=sorted(LABS), metavar="LAB", default=None,
-        help="build only what labs 01..LAB build (default: everything, labs 01-04)",
+        help="build what labs 01..LAB build (default: the core stack, labs 01-04; 8 adds lab 08's "
+        "stock route, authorizer, API key and usage plan)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     args = parser.parse_args(argv)

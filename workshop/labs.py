@@ -18,6 +18,7 @@ LABS: dict[int, str] = {
     5: "05-use-the-api",
     6: "06-troubleshooting",
     7: "07-cleanup",
+    8: "08-stock-and-protection",
 }
 # The Lambda files a learner writes in lab 02, generated as starter files from solutions/lambda.
 LAMBDA_FILES = ("lambda_function.py", "custom_encoder.py")

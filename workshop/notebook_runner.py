@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Execute the solution notebooks on a fresh local cloud and store their outputs.",
     )
     parser.add_argument("labs", nargs="*", type=int, metavar="LAB",
-                        help="lab numbers 0-7 (default: all, in order)")
+                        help="lab numbers 0-8 (default: all, in order)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.labs) - set(LABS))
     if unknown:

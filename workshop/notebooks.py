@@ -21,8 +21,15 @@ from workshop.learner_files import TODO_MARK
 from workshop.paths import REPO_ROOT, SOLUTION_LAMBDA_DIR
 
 
-def find_todos(directory: Path) -> list[str]:
-    """``file:line: text`` for every TODO placeholder left in the Lambda files of ``directory``."""
+#: The placeholder of an exercise a later lab asks for (lab 08's stock change): it does not make
+#: the lab 02 files incomplete.
+LATER_LAB_TODO = 'raise NotImplementedError("TODO: lab 08'
+
+
+def find_todos(directory: Path, *, later_labs: bool = False) -> list[str]:
+    """``file:line: text`` for every TODO placeholder left in the Lambda files of ``directory``.
+
+    Lab 08's exercise counts only with ``later_labs``."""
     left = []
     for name in LAMBDA_FILES:
         path = Path(directory) / name
@@ -30,7 +37,7 @@ def find_todos(directory: Path) -> list[str]:
             left.append(f"{name}: the file is missing")
             continue
         for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if TODO_MARK in line:
+            if TODO_MARK in line and (later_labs or LATER_LAB_TODO not in line):
                 left.append(f"{name}:{lineno}: {line.strip()}")
     return left
 

@@ -40,15 +40,17 @@ def test_lab_numbers_are_read_in_the_forms_people_type(text, lab):
     assert parse_lab(text) == lab
 
 
-@pytest.mark.parametrize("text", ["8", "10", "api", "", "4.5"])
+@pytest.mark.parametrize("text", ["9", "10", "api", "", "4.5"])
 def test_a_lab_that_does_not_exist_is_refused_with_the_range(text):
-    with pytest.raises(ValueError, match="from 00 to 07"):
+    with pytest.raises(ValueError, match="from 00 to 08"):
         parse_lab(text)
 
 
 def test_a_lab_includes_every_earlier_lab_but_cleanup_stands_alone():
     assert labs_through("04") == ["00", "01", "02", "03", "04"]
     assert labs_through("07") == ["07"]
+    # lab 08 builds the stack again and protects it: everything but the cleanup must hold
+    assert labs_through("08") == ["00", "01", "02", "03", "04", "05", "06", "08"]
 
 
 # --- least privilege on the table ------------------------------------------------------------

@@ -13,6 +13,7 @@ from workshop.checks.function import FunctionChecks
 from workshop.checks.labs import LABS
 from workshop.checks.learner_code import LearnerCodeChecks
 from workshop.checks.leftovers import LeftoverChecks
+from workshop.checks.protection import ProtectionChecks
 from workshop.checks.result import CheckResult, lab_hint
 from workshop.checks.table import TableChecks
 from workshop.checks.troubleshooting import TroubleshootingChecks
@@ -22,7 +23,7 @@ from workshop.paths import LABS_DIR
 
 
 class Checker(TableChecks, LearnerCodeChecks, FunctionChecks, ApiChecks, TroubleshootingChecks,
-              LeftoverChecks):
+              LeftoverChecks, ProtectionChecks):
     """Runs the checks for one owner on one target.
 
     ``http`` is a requests.Session (the local target ignores proxy settings from the

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check a learner's workshop resources lab by lab (local cloud by default; "
                     "WORKSHOP_TARGET=aws for AWS). Exit status 1 when a check fails.")
     parser.add_argument("lab", nargs="?", default=None,
-                        help=f"the lab you finished (00-07, default {DEFAULT_LAB}: everything); "
+                        help=f"the lab you finished (00-08, default {DEFAULT_LAB}: everything); "
                              "07 checks that nothing is left")
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--owner", help="whose resources (default: WORKSHOP_OWNER or your login)")

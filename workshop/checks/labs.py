@@ -11,6 +11,7 @@ LABS = {
     "05": "05-use-the-api",
     "06": "06-troubleshooting",
     "07": "07-cleanup",
+    "08": "08-stock-and-protection",
 }
 TITLES = {
     "00": "setup: the target answers",
@@ -21,6 +22,7 @@ TITLES = {
     "05": "using the API",
     "06": "troubleshooting: errors answered, logs written",
     "07": "cleanup: nothing left",
+    "08": "stock changes and a protected API",
 }
 DEFAULT_LAB = "06"  # with no LAB argument: the whole stack as it stands after lab 06
 CLASS_LABS = ("01", "03", "04", "05", "06")  # labs that live in the account (lab 02 is local)
@@ -31,12 +33,13 @@ def parse_lab(text: str) -> str:
     raw = text.strip().lower().removeprefix("lab").strip("-_ ")
     digits = raw.split("-", 1)[0]
     if not digits.isdigit() or f"{int(digits):02d}" not in LABS:
-        raise ValueError(f"{text!r} is not a lab: use a number from 00 to 07 (for example 04).")
+        raise ValueError(f"{text!r} is not a lab: use a number from 00 to 08 (for example 04).")
     return f"{int(digits):02d}"
 
 
 def labs_through(lab: str) -> list[str]:
-    """The labs whose results must hold once ``lab`` is done (07 stands alone: all is gone)."""
+    """The labs whose results must hold once ``lab`` is done (07 stands alone: all is gone; 08
+    builds the stack again, so it needs every lab but 07)."""
     if lab == "07":
         return ["07"]
-    return [key for key in LABS if key <= lab]
+    return [key for key in LABS if key <= lab and key != "07"]

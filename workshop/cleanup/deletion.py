@@ -20,6 +20,8 @@ from botocore.exceptions import ClientError
 from workshop.cleanup.clients import Clients
 from workshop.cleanup.errors import CleanupError, error_code, is_gone
 from workshop.cleanup.resources import (
+    KIND_API_KEY,
+    KIND_USAGE_PLAN,
     KIND_BUDGET,
     KIND_FUNCTION,
     KIND_LOG_GROUP,
@@ -117,6 +119,8 @@ class Deleter:
 
     def delete(self, resource: Resource) -> Outcome:
         deleter = {
+            KIND_USAGE_PLAN: self.delete_usage_plan,
+            KIND_API_KEY: self.delete_api_key,
             KIND_REST_API: self.delete_rest_api,
             KIND_FUNCTION: self.delete_function,
             KIND_LOG_GROUP: self.delete_log_group,
@@ -137,6 +141,20 @@ class Deleter:
         return Outcome(resource, "deleted")
 
     # --- per kind ------------------------------------------------------------------------------
+
+    def delete_usage_plan(self, resource: Resource) -> None:
+        """Detach the plan's API stages, then delete it (AWS refuses to delete a plan that still
+        has stages; its key associations go with it)."""
+        apigateway = self.clients("apigateway")
+        plan = apigateway.get_usage_plan(usagePlanId=resource.ident)
+        stages = [f"{stage['apiId']}:{stage['stage']}" for stage in plan.get("apiStages", [])]
+        if stages:
+            apigateway.update_usage_plan(usagePlanId=resource.ident, patchOperations=[
+                {"op": "remove", "path": "/apiStages", "value": stage} for stage in stages])
+        apigateway.delete_usage_plan(usagePlanId=resource.ident)
+
+    def delete_api_key(self, resource: Resource) -> None:
+        self.clients("apigateway").delete_api_key(apiKey=resource.ident)
 
     def delete_rest_api(self, resource: Resource) -> None:
         # botocore's own backoff would wait silently and too briefly for this quota.

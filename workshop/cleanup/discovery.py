@@ -28,6 +28,8 @@ from botocore.exceptions import ClientError
 from workshop.cleanup.clients import Clients
 from workshop.cleanup.errors import UNAVAILABLE_CODES, DiscoveryIncomplete, error_code, is_gone
 from workshop.cleanup.resources import (
+    KIND_API_KEY,
+    KIND_USAGE_PLAN,
     KIND_BUDGET,
     KIND_FUNCTION,
     KIND_LABELS,
@@ -87,6 +89,8 @@ class Discovery:
     def all(self) -> list[Resource]:
         """Every resource, sorted in deletion order."""
         found: list[Resource] = []
+        found += self._guarded(KIND_USAGE_PLAN, self.usage_plans)
+        found += self._guarded(KIND_API_KEY, self.api_keys)
         apis = self._guarded(KIND_REST_API, self.rest_apis)
         functions = self._guarded(KIND_FUNCTION, self.functions)
         found += apis + functions
@@ -151,6 +155,26 @@ class Discovery:
                 owner = owner_from_tags(api.get("tags"))
                 if self._mine(owner):
                     found.append(Resource(KIND_REST_API, api.get("name", api["id"]), owner, api["id"]))
+        return found
+
+    def usage_plans(self) -> list[Resource]:
+        # GetUsagePlans, like GetRestApis, returns each plan's tags (lab 08).
+        found = []
+        for page in self.clients("apigateway").get_paginator("get_usage_plans").paginate():
+            for plan in page.get("items", []):
+                owner = owner_from_tags(plan.get("tags"))
+                if self._mine(owner):
+                    found.append(Resource(KIND_USAGE_PLAN, plan.get("name", plan["id"]), owner, plan["id"]))
+        return found
+
+    def api_keys(self) -> list[Resource]:
+        # GetApiKeys returns tags too; the key's value is never asked for.
+        found = []
+        for page in self.clients("apigateway").get_paginator("get_api_keys").paginate():
+            for key in page.get("items", []):
+                owner = owner_from_tags(key.get("tags"))
+                if self._mine(owner):
+                    found.append(Resource(KIND_API_KEY, key.get("name", key["id"]), owner, key["id"]))
         return found
 
     def functions(self) -> list[Resource]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from workshop.naming import OWNER_TAG_KEY, WORKSHOP_TAG_KEY, WORKSHOP_TAG_VALUE
 
+KIND_USAGE_PLAN = "usage-plan"
+KIND_API_KEY = "api-key"
 KIND_REST_API = "rest-api"
 KIND_FUNCTION = "function"
 KIND_LOG_GROUP = "log-group"
@@ -18,8 +20,11 @@ KIND_POLICY = "policy"
 KIND_TABLE = "table"
 KIND_BUDGET = "budget"
 
-# Dependency order: what calls or uses something is deleted before the thing it uses.
+# Dependency order: what calls or uses something is deleted before the thing it uses. A usage
+# plan refers to API stages and holds keys (lab 08), so it goes first.
 DELETE_ORDER = (
+    KIND_USAGE_PLAN,
+    KIND_API_KEY,
     KIND_REST_API,
     KIND_FUNCTION,
     KIND_LOG_GROUP,
@@ -29,6 +34,8 @@ DELETE_ORDER = (
     KIND_BUDGET,
 )
 KIND_LABELS = {
+    KIND_USAGE_PLAN: "usage plan",
+    KIND_API_KEY: "API key",
     KIND_REST_API: "REST API",
     KIND_FUNCTION: "Lambda function",
     KIND_LOG_GROUP: "log group",

@@ -141,7 +141,7 @@ class LocalCloudServer:
         )
         from werkzeug.serving import make_server
 
-        from workshop.localcloud import moto_seam, rules
+        from workshop.localcloud import dynamodb_atomic, moto_seam, rules
         from workshop.localcloud.http_guard import EndpointGuard, StrictRequestLine
         from workshop.localcloud.runtime import LambdaRuntime
 
@@ -178,6 +178,7 @@ class LocalCloudServer:
             self._endpoint_server.daemon_threads = True
             self.runtime = LambdaRuntime(self.endpoint, work_dir=self._fresh_work_dir())
             moto_seam.install(self.runtime)
+            dynamodb_atomic.install()
             self._gateway_server = self._bind(self._make_gateway, self.requested.gateway, "gateway")
         except BaseException:
             self.stop()

@@ -24,6 +24,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from workshop.localcloud.gateway.access import PASS, AccessControl, AccessDecision
 from workshop.localcloud.gateway.deployments import install_deployment_snapshots
 from workshop.localcloud.gateway.events import ProxyEventBuilder, RequestStamp, media_type_matches
 from workshop.localcloud.gateway.messages import GatewayRequest, GatewayResponse, Headers
@@ -166,6 +167,11 @@ class ExecuteApiGateway:
         self.matcher = RouteMatcher(lambda: _moto_apigateway_backend(self.account_id, self.region))
         self.event_builder = ProxyEventBuilder()
         self.mock_responder = MockIntegrationResponder()
+        # Lambda authorizers, API keys and usage plans (lab 08), checked before the integration.
+        self.access = AccessControl(
+            invoker, lambda: _moto_apigateway_backend(self.account_id, self.region),
+            account_id=account_id, region=region, clock=clock,
+        )
         self._max_slow = max_concurrent_slow_invokes
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
@@ -199,6 +205,15 @@ class ExecuteApiGateway:
             log.info("%s %s: %s -> 403", request.method, request.path, route.reason)
             return self._error(MISSING_AUTHENTICATION_TOKEN)
 
+        decision = self.access.check(
+            request, route, where.resource_path,
+            lambda: self.event_builder.build(
+                request, route, stamp, account_id=self.account_id, stage_path=where.resource_path
+            ),
+        )
+        if decision.error is not None:
+            return self._error(decision.error)  # type: ignore[arg-type]
+
         integration = route.integration
         if integration is None:
             # "Execution failed due to configuration error: No integration defined for method"
@@ -207,7 +222,9 @@ class ExecuteApiGateway:
         if kind == "MOCK":
             return self._mock(request, route)
         if kind == "AWS_PROXY":
-            status, headers, body = self._aws_proxy(request, route, stamp, where.resource_path)
+            status, headers, body = self._aws_proxy(
+                request, route, stamp, where.resource_path, decision
+            )
             return status, headers + [("X-Amzn-Trace-Id", _trace_id(request, stamp))], body
         return self._config_error(
             request,
@@ -223,7 +240,8 @@ class ExecuteApiGateway:
         return answer.status, answer.headers, answer.body
 
     def _aws_proxy(
-        self, request: GatewayRequest, route: RouteMatch, stamp: RequestStamp, stage_path: str
+        self, request: GatewayRequest, route: RouteMatch, stamp: RequestStamp, stage_path: str,
+        decision: AccessDecision = PASS,
     ) -> tuple[int, Headers, bytes]:
         stage_variables = dict(route.stage.variables or {})
         integration_method = str(getattr(route.integration, "http_method", None) or "").upper()
@@ -277,6 +295,7 @@ class ExecuteApiGateway:
         event = self.event_builder.build(
             request, route, stamp, account_id=self.account_id, stage_path=stage_path
         )
+        decision.annotate(event)
         payload = json.dumps(event).encode("utf-8")
         if len(payload) > MAX_LAMBDA_REQUEST_BYTES:
             # Lambda refuses the event (RequestEntityTooLargeException); the function never runs.

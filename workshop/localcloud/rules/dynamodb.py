@@ -30,6 +30,7 @@ import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from workshop.localcloud import dynamodb_atomic
 from workshop.localcloud.rules.wsgi import Answer, WsgiApp, call, json10_error, read_body, replace_body
 
 ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
@@ -61,8 +62,9 @@ NOT_UNICODE = (
 _NUMBER_SYNTAX = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _TABLE_LEVEL_CALLS = {"DeleteTable", "DescribeTable", "UpdateTable"}
 
-#: One lock for every DynamoDB request of the local cloud (moto's tables are plain dicts).
-DYNAMODB_LOCK = threading.RLock()
+#: One lock for every DynamoDB request of the local cloud (moto's tables are plain dicts): the
+#: same re-entrant lock that makes each request atomic inside moto (dynamodb_atomic).
+DYNAMODB_LOCK = dynamodb_atomic.REQUEST_LOCK
 
 
 class DynamoDBValidationError(ValueError):
