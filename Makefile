@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 # `make setup` returns at once.
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test test-tools bench lock generate clean
+.PHONY: setup lab test test-tools lint bench lock generate clean
 
 setup: $(STAMP)
 
@@ -31,9 +31,13 @@ test-tools:
 
 ## The whole suite: unit, local cloud, scripts, browser and Postman, and nbval over every
 ## solution notebook.
-test: setup test-tools
+test: setup test-tools lint
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg solutions/notebooks
+
+## Lint: the rules the code's `# noqa` comments name (pyproject.toml, [tool.ruff]).
+lint: setup
+	$(VENV)/bin/ruff check .
 
 ## Latency and throughput of the local gateway, measured against raw DynamoDB calls.
 bench: setup
