@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 # `make setup` returns at once.
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test test-tools bench lock generate clean
+.PHONY: setup lab test test-tools lint bench lock generate clean
 
 setup: $(STAMP)
 
@@ -33,9 +33,13 @@ test-tools:
 ## solution notebook. tests/realism/ runs the notebooks and scripts once more in realism mode
 ## (WORKSHOP_REALISM=aws, scaled down), where roles propagate, functions are Pending and
 ## API Gateway throttles, as on AWS.
-test: setup test-tools
+test: setup test-tools lint
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg solutions/notebooks
+
+## Lint: the rules the code's `# noqa` comments name (pyproject.toml, [tool.ruff]).
+lint: setup
+	$(VENV)/bin/ruff check .
 
 ## Latency and throughput of the local gateway, measured against raw DynamoDB calls.
 bench: setup

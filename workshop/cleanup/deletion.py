@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from workshop.cleanup.clients import Clients
 from workshop.cleanup.errors import CleanupError, error_code, is_gone
+from workshop.cleanup.progress import StatusLine, countdown
 from workshop.cleanup.resources import (
     KIND_API_KEY,
     KIND_USAGE_PLAN,
@@ -85,8 +86,7 @@ class Deleter:
         print(text, file=self.out, flush=True)
 
     def wait(self, seconds: float, why: str) -> None:
-        self.say(f"    {why}: waiting {seconds:.0f} s ...")
-        self.sleep(seconds)
+        countdown(seconds, why, out=self.out, sleep=self.sleep)
 
     def delete_all(self, resources: list[Resource]) -> list[Outcome]:
         outcomes = []
@@ -274,25 +274,28 @@ class Deleter:
             raise
 
     def wait_table_gone(self, table: str) -> None:
-        """Poll until the table is gone, printing progress so nobody kills the cleanup."""
+        """Poll until the table is gone, showing progress so nobody kills the cleanup."""
         dynamodb = self.clients("dynamodb")
         started = self.monotonic()
         announced = False
-        while True:
-            try:
-                status = dynamodb.describe_table(TableName=table)["Table"]["TableStatus"]
-            except ClientError as error:
-                if is_gone(error):
-                    if announced:
-                        self.say(f"    table {table} is gone after {self.monotonic() - started:.0f} s")
-                    return
-                raise
-            elapsed = self.monotonic() - started
-            if elapsed > TABLE_DELETE_TIMEOUT_SECONDS:
-                raise CleanupError(f"table {table} is still {status} after {elapsed:.0f} s")
-            self.say(f"    waiting for table {table} to be deleted ({status}, {elapsed:.0f} s) ...")
-            announced = True
-            self.sleep(self.poll_interval)
+        with StatusLine(self.out) as status_line:
+            while True:
+                try:
+                    status = dynamodb.describe_table(TableName=table)["Table"]["TableStatus"]
+                except ClientError as error:
+                    if is_gone(error):
+                        if announced:
+                            status_line.done(f"    table {table} is gone after "
+                                             f"{self.monotonic() - started:.0f} s")
+                        return
+                    raise
+                elapsed = self.monotonic() - started
+                if elapsed > TABLE_DELETE_TIMEOUT_SECONDS:
+                    raise CleanupError(f"table {table} is still {status} after {elapsed:.0f} s")
+                status_line.show(f"    waiting for table {table} to be deleted "
+                                 f"({status}, {elapsed:.0f} s) ...")
+                announced = True
+                self.sleep(self.poll_interval)
 
     def delete_budget(self, resource: Resource) -> None:
         self.clients("budgets").delete_budget(AccountId=self.clients.account_id,
