@@ -227,6 +227,23 @@ def test_not_action_and_not_resource(cloud: InProcessCloud):
     assert denied(client("iam").list_users)[1] == "AccessDenied"
 
 
+def test_iam_list_actions_are_authorized_on_the_listed_path(cloud: InProcessCloud):
+    """AWS's denials: "iam:ListRoles on resource: arn:aws:iam::A:role/", "iam:ListPolicies on
+    resource: policy path /": a role-scoped Resource does not allow listing, "*" does."""
+    name, scoped = new_user(cloud, allow(["iam:ListRoles", "iam:ListPolicies", "iam:CreatePolicy"],
+                                         [f"arn:aws:iam::{ACCOUNT}:role/inventory-*",
+                                          f"arn:aws:iam::{ACCOUNT}:policy/inventory-*"]))
+    _, star = new_user(cloud, allow(["iam:ListRoles", "iam:ListPolicies"], "*"))
+
+    assert denied(scoped("iam").list_roles)[2] == implicit(user_arn(name), "iam:ListRoles", f"arn:aws:iam::{ACCOUNT}:role/")
+    assert denied(scoped("iam").list_policies)[2] == implicit(user_arn(name), "iam:ListPolicies", "policy path /")
+    assert denied(lambda: scoped("iam").create_policy(PolicyName="other", PolicyDocument=document(
+        allow("s3:*", "*"))))[2] == implicit(user_arn(name), "iam:CreatePolicy", "policy other")
+    scoped("iam").create_policy(PolicyName=unique("inventory-p"), PolicyDocument=document(allow("s3:*", "*")))
+    assert star("iam").list_roles()["Roles"]
+    assert star("iam").list_policies()["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
 def test_resource_tag_and_request_tag_conditions(cloud: InProcessCloud):
     mine, theirs = unique("tagged"), unique("tagged")
     make_table(cloud, mine, [{"Key": "owner", "Value": "ada"}])

@@ -9,11 +9,13 @@ AWS's denials name (``log-group:NAME:log-stream:``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
+from moto import mock_aws
 
 from workshop.localcloud.iam.actions import ApiCall, Check, HttpRequest, api_call
 
@@ -59,6 +61,15 @@ def mapped(service: str, operation: str, caller: str | None = None, **params: An
         account_id=ACCOUNT,
     )
     return api_call(signing, http, caller)
+
+
+@pytest.fixture(autouse=True)
+def moto_backends() -> Iterator[None]:
+    """The IAM mapping reads moto's IAM backend (existing roles' paths): inside mock_aws, so no
+    backend outlives the test (a later in-process local cloud builds its own, with the AWS
+    managed policies it loads)."""
+    with mock_aws():
+        yield
 
 
 def pairs(call: ApiCall) -> list[tuple[str, str]]:
@@ -235,8 +246,13 @@ def test_apigateway(operation: str, params: dict, expected: list):
          [("iam:PutRolePolicy", ROLE)]),
         ("list_instance_profiles_for_role", {"RoleName": "inventory-ada-role"},
          [("iam:ListInstanceProfilesForRole", ROLE)]),
-        ("list_roles", {}, [("iam:ListRoles", "*")]),
-        ("list_policies", {}, [("iam:ListPolicies", "*")]),
+        # AWS: "iam:ListRoles on resource: arn:aws:iam::A:role/", "iam:ListPolicies on
+        # resource: policy path /" (denials recorded from AWS).
+        ("list_roles", {}, [("iam:ListRoles", f"arn:aws:iam::{ACCOUNT}:role/")]),
+        ("list_roles", {"PathPrefix": "/service-role/"}, [("iam:ListRoles", f"arn:aws:iam::{ACCOUNT}:role/service-role/")]),
+        ("list_users", {}, [("iam:ListUsers", f"arn:aws:iam::{ACCOUNT}:user/")]),
+        ("list_policies", {}, [("iam:ListPolicies", "policy path /")]),
+        ("get_account_summary", {}, [("iam:GetAccountSummary", "*")]),
         ("list_policy_tags", {"PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/p"},
          [("iam:ListPolicyTags", f"arn:aws:iam::{ACCOUNT}:policy/p")]),
         ("create_policy", {"PolicyName": "p", "PolicyDocument": "{}"},

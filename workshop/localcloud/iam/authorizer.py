@@ -173,7 +173,7 @@ def authorize_check(
         explicit_deny=outcome is Outcome.EXPLICIT_DENY,
         principal_arn=principal.arn,
         action=check.action,
-        resource=check.resource,
+        resource=check.shown_as or check.resource,
         policy_type=policy_type,
     )
     if not decision.allowed and log_denial:
