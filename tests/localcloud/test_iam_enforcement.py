@@ -159,7 +159,8 @@ def test_inline_policy_allows_only_its_actions_on_its_resources(cloud: InProcess
         400, "AccessDeniedException", implicit(user_arn(name), "dynamodb:PutItem", other_arn))
     assert denied(lambda: ddb.scan(TableName=mine)) == (
         400, "AccessDeniedException", implicit(user_arn(name), "dynamodb:Scan", mine_arn))
-    assert denied(ddb.list_tables)[2] == implicit(user_arn(name), "dynamodb:ListTables", "*")
+    assert denied(ddb.list_tables)[2] == implicit(
+        user_arn(name), "dynamodb:ListTables", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/*")
 
 
 def test_group_and_managed_policies_apply_to_the_user(cloud: InProcessCloud):

@@ -90,7 +90,8 @@ def pairs(call: ApiCall) -> list[tuple[str, str]]:
         ("query", {"TableName": "inventory-ada", "IndexName": "byName"}, [("dynamodb:Query", TABLE + "/index/byName")]),
         ("describe_table", {"TableName": "inventory-ada"}, [("dynamodb:DescribeTable", TABLE)]),
         ("delete_table", {"TableName": TABLE}, [("dynamodb:DeleteTable", TABLE)]),
-        ("list_tables", {}, [("dynamodb:ListTables", "*")]),
+        # AWS's denial: "dynamodb:ListTables on resource: arn:aws:dynamodb:R:A:table/*"
+        ("list_tables", {}, [("dynamodb:ListTables", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/*")]),
         ("list_tags_of_resource", {"ResourceArn": TABLE}, [("dynamodb:ListTagsOfResource", TABLE)]),
         ("batch_write_item", {"RequestItems": {
             "inventory-ada": [{"PutRequest": {"Item": {"productId": {"S": "1"}}}}],

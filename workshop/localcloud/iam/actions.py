@@ -10,7 +10,7 @@ Resources, per service (Service Authorization Reference, "Resource types defined
 
 - DynamoDB: ``arn:aws:dynamodb:R:A:table/NAME`` (``.../index/INDEX`` for a Query or Scan of an
   index); batch and transaction calls are checked per table and per item action;
-  ``ListTables`` / ``DescribeLimits`` on ``*``.
+  ``ListTables`` on ``table/*`` (as AWS's denials name it), ``DescribeLimits`` on ``*``.
 - Lambda: ``arn:aws:lambda:R:A:function:NAME`` (``:QUALIFIER`` appended for a qualified call);
   ``Invoke`` is ``lambda:InvokeFunction``; ``ListFunctions`` on ``*``. Creating a function, or
   changing its role, also needs ``iam:PassRole`` on the role with ``iam:PassedToService`` =
@@ -116,7 +116,7 @@ def _tag_keys(tags: dict[str, str]) -> dict[str, list[str]]:
 
 # -- DynamoDB ---------------------------------------------------------------------------------
 
-_DYNAMODB_ACCOUNT_WIDE = {"ListTables", "DescribeLimits", "DescribeEndpoints", "ListBackups",
+_DYNAMODB_ACCOUNT_WIDE = {"DescribeLimits", "DescribeEndpoints", "ListBackups",
                           "ListGlobalTables", "ListExports", "ListImports", "ListStreams"}
 
 
@@ -131,7 +131,10 @@ def dynamodb_call(request: HttpRequest) -> ApiCall:
 
     action = f"dynamodb:{operation}"
     checks: list[Check] = []
-    if operation in _DYNAMODB_ACCOUNT_WIDE:
+    if operation == "ListTables":
+        # AWS's denial: "dynamodb:ListTables on resource: arn:aws:dynamodb:R:A:table/*".
+        checks.append(Check(action, prefix + "*"))
+    elif operation in _DYNAMODB_ACCOUNT_WIDE:
         checks.append(Check(action, "*"))
     elif operation in ("BatchGetItem", "BatchWriteItem"):
         for name in (body.get("RequestItems") or {}):
