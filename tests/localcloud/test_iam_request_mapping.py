@@ -317,3 +317,10 @@ def test_tag_on_create_needs_the_tag_permission_too():
     assert pairs(untagged) == [("iam:CreateRole", ROLE)]
     assert pairs(function) == [("lambda:CreateFunction", FUNCTION), ("lambda:TagResource", FUNCTION),
                                ("iam:PassRole", ROLE)]
+
+
+def test_an_integration_with_credentials_passes_the_role_to_api_gateway():
+    call = mapped("apigateway", "put_integration", restApiId="a1", resourceId="r1", httpMethod="GET",
+                  type="AWS_PROXY", credentials=ROLE)
+
+    assert call.checks[1] == Check("iam:PassRole", ROLE, {"iam:passedtoservice": ["apigateway.amazonaws.com"]})

@@ -367,7 +367,14 @@ def apigateway_call(request: HttpRequest) -> ApiCall:
         keys = _tag_keys({str(k): str(v) for k, v in (request.json().get("tags") or {}).items()})
     elif request.method == "POST" and request.path.rstrip("/") == "/restapis":
         keys = _tag_keys({str(k): str(v) for k, v in (request.json().get("tags") or {}).items()})
-    return ApiCall("apigateway", request.method, [Check(f"apigateway:{request.method}", resource, keys)])
+    checks = [Check(f"apigateway:{request.method}", resource, keys)]
+    if request.method == "PUT" and request.path.rstrip("/").endswith("/integration"):
+        credentials = str(request.json().get("credentials") or "")
+        if credentials.startswith("arn:") and ":role/" in credentials:
+            # Giving an integration a role passes that role to API Gateway (iam:PassRole,
+            # iam:PassedToService apigateway.amazonaws.com).
+            checks.append(Check("iam:PassRole", credentials, {"iam:passedtoservice": ["apigateway.amazonaws.com"]}))
+    return ApiCall("apigateway", request.method, checks)
 
 
 # -- IAM --------------------------------------------------------------------------------------
