@@ -189,3 +189,22 @@ def test_an_unknown_key_in_a_presigned_url_is_refused_in_the_query_protocols_sha
 )
 def test_signing_scope(header: str, expected: tuple[str, str, str] | None):
     assert signing_scope({"HTTP_AUTHORIZATION": header}) == expected
+
+
+def test_sessions_are_found_after_moto_starts_its_list_again():
+    from workshop.localcloud.iam.principals import PrincipalDirectory
+
+    with mock_aws():
+        from moto.sts.models import sts_backends
+
+        backend = sts_backends[ACCOUNT]["aws"]
+        directory = PrincipalDirectory(ACCOUNT)
+        role = f"arn:aws:iam::{ACCOUNT}:role/r"
+        for name in ("a", "b", "c"):
+            first = backend.assume_role("us-east-1", name, role, None, 900, None)
+            assert directory.identify(first.access_key_id, first.session_token).session_name == name
+        backend.assumed_roles = []  # what a moto reset does
+        fresh = backend.assume_role("us-east-1", "fresh", role, None, 900, None)
+
+        assert directory.identify(fresh.access_key_id, fresh.session_token).arn == (
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/r/fresh")
