@@ -240,11 +240,11 @@ def test_binary_media_type_patches(current: list, operation: dict, expected: lis
     [
         ("{not json", iam.INVALID_JSON),
         ("[]", iam.INVALID_JSON),
-        (json.dumps({"Version": "2012-10-17"}), iam.SYNTAX_ERRORS),
+        (json.dumps({"Version": "2012-10-17", "Statement": "sts:AssumeRole"}), iam.SYNTAX_ERRORS),
+        (json.dumps({"Version": "2012-10-17", "Statement": []}), None),
         (json.dumps({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}), iam.MISSING_PRINCIPAL),
         (json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                                     "Action": "sts:AssumeRole", "Resource": "*"}]}), iam.PROHIBITED_RESOURCE),
-        (json.dumps({"Statement": [{"Effect": "Maybe", "Principal": "*", "Action": "sts:AssumeRole"}]}), iam.SYNTAX_ERRORS),
         (json.dumps({"Statement": {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                                    "Action": "sts:AssumeRole"}}), None),
     ],
