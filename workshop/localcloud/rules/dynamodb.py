@@ -375,12 +375,12 @@ def handle(app: WsgiApp, environ: dict[str, Any], operation: str) -> Answer:
             replace_body(environ, json.dumps(checked).encode("utf-8"))
     with DYNAMODB_LOCK:
         answer = call(app, environ)
-    if answer.status >= 400:
-        return _table_not_found(answer, operation, request)
-    if b'"N' in answer.body:
+    if b'"N' in answer.body:  # answers and errors alike (ReturnValuesOnConditionCheckFailure)
         document = answer.json()
         if document is not None:
             answer = answer.with_body(json.dumps(normalise_answer(document)).encode("utf-8"))
+    if answer.status >= 400:
+        return _table_not_found(answer, operation, request)
     return answer
 
 
