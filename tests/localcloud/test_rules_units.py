@@ -200,6 +200,8 @@ def test_unquoted_or_unknown_integration_response_values_are_refused(value: str)
         (apigateway.check_integration_request, {"integration.request.header.X": "*"}),
         (apigateway.check_integration_request, {"integration.request.header.X": "method.request.nowhere.y"}),
         (apigateway.check_integration_request, {"request.header.X": "'a'"}),
+        (apigateway.check_gateway_response, {"gatewayresponse.header.Access-Control-Allow-Origin": "*"}),
+        (apigateway.check_gateway_response, {"method.response.header.X": "'*'"}),
     ],
 )
 def test_every_kind_of_mapping_expression_is_checked(check, parameters: dict) -> None:
@@ -216,6 +218,10 @@ def test_valid_mappings_of_every_kind_pass() -> None:
         "integration.request.path.p": "method.request.body.a",
     })
     apigateway.check_integration_response(None)
+    apigateway.check_gateway_response({
+        "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
+        "gatewayresponse.header.X-Request": "method.request.header.X-Request",
+    })
 
 
 @pytest.mark.parametrize(
