@@ -13,7 +13,7 @@ import pytest
 
 from workshop.localcloud.cloudwatch import MAX_LAMBDA_LOG_EVENT_BYTES, split_log_message
 from workshop.localcloud.gateway.routes import decode_path_parameter, match_template, split_invoke_path
-from workshop.localcloud.rules import apigateway, dynamodb, iam
+from workshop.localcloud.rules import apigateway, iam
 from workshop.localcloud.rules.dynamodb import (
     MAX_ITEM_BYTES,
     NUMBER_OVERFLOW,
