@@ -24,7 +24,6 @@ from workshop.localcloud.rules.dynamodb import (
     check_number,
     check_request,
     item_size,
-    normalise_answer,
 )
 from workshop.localcloud.runtime import exit_reason
 
@@ -129,11 +128,21 @@ def test_lone_surrogates_are_refused_in_values_and_names(text: str) -> None:
     assert check_request({"Item": {"k": {"S": "\U0001F600"}}})  # a real astral character is fine
 
 
-def test_answers_read_back_numbers_as_dynamodb_stores_them() -> None:
-    answer = {"Items": [{"a": {"N": "13.0"}, "b": {"NS": ["1E+2"]}, "c": {"L": [{"N": "00.50"}]}}]}
-    assert normalise_answer(answer) == {
-        "Items": [{"a": {"N": "13"}, "b": {"NS": ["100"]}, "c": {"L": [{"N": "0.5"}]}}]
-    }
+def test_moto_holds_every_number_as_dynamodb_stores_it() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from workshop.localcloud.rules import dynamodb
+
+    dynamodb.install()
+    try:
+        assert DynamoType({"N": "13.0"}).value == "13"
+        assert DynamoType({"NS": ["1E+2", "0.50"]}).value == ["100", "0.5"]
+        nested = DynamoType({"M": {"a": {"L": [{"N": "00.50"}]}}})
+        assert nested.value["a"].value[0].value == "0.5"
+        assert DynamoType({"N": "1.50"}) == DynamoType({"N": "15E-1"})
+    finally:
+        dynamodb.uninstall()
+    assert DynamoType({"N": "13.0"}).value == "13.0"  # moto's own behaviour once uninstalled
 
 
 # -- DynamoDB item size -----------------------------------------------------------------------------
