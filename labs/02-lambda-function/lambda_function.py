@@ -182,10 +182,11 @@ def build_response(status_code, body, headers=None):
     """Wrap ``body`` in the dict API Gateway's proxy integration expects.
 
     API Gateway copies "body" into the HTTP response as it is, so it must be
-    a *string*: a dict there (or a missing statusCode) is a "Malformed Lambda
-    proxy response", and the caller gets 502 {"message": "Internal server
-    error"}. json.dumps makes the string; CustomEncoder lets it write
-    DynamoDB's Decimal numbers (and sets and bytes).
+    a *string*: a dict there (or a key it does not know) is a "Malformed
+    Lambda proxy response", and the caller gets 502 {"message": "Internal
+    server error"}. A missing statusCode quietly becomes 200, so always set
+    it. json.dumps makes the string; CustomEncoder lets it write DynamoDB's
+    Decimal numbers (and sets and bytes).
 
     TODO: return {"statusCode": <int>, "headers": <RESPONSE_HEADERS plus
     ``headers``>, "body": <body as a JSON string, written with CustomEncoder>}.
@@ -571,7 +572,8 @@ def adjust_stock(event):
     stock_refusal(product_id, change, error): 404 or 409.
     """
     # TODO: lab 08 exercise, leave it until then (the docstring above says what to write)
-    raise NotImplementedError("TODO: lab 08 exercise, leave it until then (the docstring above says what to write)")
+    raise NotImplementedError("TODO: lab 08 exercise, leave it until then (the docstring above "
+                              "says what to write)")
 
 
 def stock_condition(change):

@@ -349,6 +349,19 @@ def test_a_quoted_static_header_value_is_accepted(apigw, api, options):
     )
 
 
+def test_gateway_response_header_values_are_checked(apigw, api):
+    response = refused(
+        apigw.put_gateway_response, restApiId=api.api_id, responseType="DEFAULT_4XX",
+        responseParameters={"gatewayresponse.header.Access-Control-Allow-Origin": "*"},
+    )
+    assert response["Error"]["Code"] == "BadRequestException"
+    assert response["Error"]["Message"] == MAPPING_ERROR.format("*")
+    apigw.put_gateway_response(
+        restApiId=api.api_id, responseType="DEFAULT_4XX",
+        responseParameters={"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
+    )
+
+
 def test_integration_request_parameters_are_checked(apigw, api):
     response = refused(
         apigw.put_integration, restApiId=api.api_id, resourceId=api.resources["/items"], httpMethod="GET",

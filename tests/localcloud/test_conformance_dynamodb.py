@@ -214,6 +214,22 @@ def test_update_return_values_are_normalised(ddb, table):
     assert answer["Attributes"]["price"] == {"N": "13"}
 
 
+def test_the_old_item_of_a_failed_condition_is_normalised(ddb, table):
+    # GIVEN a number computed by the store (12.5 + 0.5)
+    key = new_key()
+    ddb.put_item(TableName=table, Item={**key, "n": {"N": "12.5"}})
+    ddb.update_item(
+        TableName=table, Key=key, UpdateExpression="SET n = n + :d", ExpressionAttributeValues={":d": {"N": "0.5"}}
+    )
+    with pytest.raises(ClientError) as error:
+        ddb.put_item(
+            TableName=table, Item=key, ConditionExpression="attribute_not_exists(#k)",
+            ExpressionAttributeNames={"#k": KEY}, ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    assert error.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert error.value.response["Item"]["n"] == {"N": "13"}
+
+
 def test_query_on_a_numeric_key_finds_the_item_whatever_the_spelling(ddb, numbered):
     ddb.put_item(TableName=numbered, Item={"k": {"N": "1.50"}})
     items = ddb.query(
@@ -239,6 +255,13 @@ def test_an_item_of_exactly_400_kb_is_stored(ddb, table):
 def test_an_item_one_byte_over_400_kb_is_refused(ddb, table):
     key = new_key()
     response = refused(ddb.put_item, TableName=table, Item={**key, "data": {"S": _padding_for(MAX_ITEM_BYTES + 1, key)}})
+    assert_validation(response, "Item size has exceeded the maximum allowed size")
+
+
+def test_batch_writes_apply_the_same_size_limit(ddb, table):
+    key = new_key()
+    item = {**key, "data": {"S": _padding_for(MAX_ITEM_BYTES + 1, key)}}
+    response = refused(ddb.batch_write_item, RequestItems={table: [{"PutRequest": {"Item": item}}]})
     assert_validation(response, "Item size has exceeded the maximum allowed size")
 
 

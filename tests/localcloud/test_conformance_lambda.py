@@ -50,6 +50,8 @@ import sys
 def handler(event, context):
     if isinstance(event, dict) and event.get("exit"):
         sys.exit()
+    if isinstance(event, dict) and "reply" in event:
+        return "r" * event["reply"]
     if isinstance(event, dict) and event.get("shout"):
         print("L" * event["shout"])
         return "shouted"
@@ -166,7 +168,28 @@ def test_a_payload_over_6_mb_is_refused_with_413(lam, created):
     )
 
 
-# -- runtime (EXIT, LOG_EVENT) ----------------------------------------------------------------------
+# -- runtime (EXIT, LOG_EVENT, RESPONSE) -------------------------------------------------------------
+
+#: RESPONSE: a result over 6 MB is the function error Function.ResponseSizeTooLarge, "Response
+#: payload size exceeded maximum allowed payload size (6291556 bytes)." (AWS's answer, as
+#: getmoto/moto's tests/test_awslambda test of it records; limit in QUOTAS).
+MAX_RESPONSE = 6_291_556
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_a_result_over_6_mb_is_a_function_error(lam, created, extra):
+    length = MAX_RESPONSE - 2 + extra  # the JSON string's quotes count
+    answer = lam.invoke(FunctionName=created["FunctionName"], Payload=json.dumps({"reply": length}))
+    payload = answer["Payload"].read()
+    if extra == 0:
+        assert "FunctionError" not in answer and len(payload) == MAX_RESPONSE
+        return
+    assert answer["FunctionError"] == "Unhandled"
+    assert json.loads(payload) == {
+        "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+
 
 
 def test_sys_exit_in_a_handler_is_runtime_exited_without_a_reason(lam, created):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import dataclasses
 import hashlib
 import io
 import json
@@ -69,6 +70,9 @@ INIT_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 15 * 60.0
 #: How many environments one function may have at once; further calls wait for a free one.
 MAX_ENVIRONMENTS_PER_FUNCTION = 10
+#: The largest result a synchronous invocation returns ("Lambda quotas": 6 MB); Lambda's
+#: own check allows 100 bytes more, as its error message says.
+MAX_RESPONSE_PAYLOAD_BYTES = 6_291_556
 #: While a function runs, its log lines are flushed to CloudWatch at least this often.
 LOG_FLUSH_INTERVAL_S = 0.25
 #: ... or as soon as this many events wait.
@@ -254,7 +258,7 @@ class LambdaRuntime:
             result = invocation.run(payload, cold)
         finally:
             self._release(pool, environment, keep=invocation.keep_environment)
-        return result
+        return limit_response_size(result)
 
     # -- environments ---------------------------------------------------------------------
 
@@ -471,6 +475,21 @@ def _role_may_write_logs(config: FunctionConfig) -> Any:
         )
 
     return may_write
+def limit_response_size(result: InvokeResult) -> InvokeResult:
+    """A result over Lambda's response limit becomes Lambda's error for it (the function ran:
+    its logs and duration stay)."""
+    if result.function_error or len(result.payload) <= MAX_RESPONSE_PAYLOAD_BYTES:
+        return result
+    document = {
+        "errorMessage": "Response payload size exceeded maximum allowed payload size "
+        f"({MAX_RESPONSE_PAYLOAD_BYTES} bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+    return dataclasses.replace(
+        result, payload=json.dumps(document).encode("utf-8"), function_error=UNHANDLED
+    )
+
+
 def exit_reason(returncode: int | None) -> str:
     """How Lambda reports an execution environment whose process ended during a request.
 

@@ -3,9 +3,9 @@
 
 - DeleteRestApi of an id that does not exist (or of an API's *name*): 404 ``NotFoundException``
   "Invalid API identifier specified ACCOUNT:ID" (moto answers a 500 HTML page).
-- Mapping expressions, wherever one is written — integration responses' and integrations'
-  parameter values, and the parameter names of methods, method responses, integrations and
-  integration responses: an unquoted static value such as ``*`` is refused with 400
+- Mapping expressions, wherever one is written — integration responses', integrations' and
+  gateway responses' parameter values, and the parameter names of methods, method responses,
+  integrations, integration responses and gateway responses: an unquoted static value such as ``*`` is refused with 400
   ``BadRequestException`` "Invalid mapping expression specified: Validation Result: warnings :
   [], errors : [Invalid mapping expression specified: *]" (moto stores it and the preflight then
   answers ``Access-Control-Allow-Origin: None``).
@@ -40,6 +40,12 @@ INTEGRATION_REQUEST_SOURCE = re.compile(
 INTEGRATION_RESPONSE_SOURCE = re.compile(
     rf"^({_COMMON_SOURCES}|integration\.response\.(header|multivalueheader)\.{_NAME}"
     r"|integration\.response\.body(\..+)?)$"
+)
+
+#: What a gateway response's responseParameters may name, and where the values may come from.
+GATEWAY_RESPONSE_HEADER = re.compile(rf"^gatewayresponse\.header\.{_NAME}$")
+GATEWAY_RESPONSE_SOURCE = re.compile(
+    rf"^({_COMMON_SOURCES}|method\.request\.(path|querystring|header|multivaluequerystring|multivalueheader)\.{_NAME})$"
 )
 
 _PREFIX = "Invalid mapping expression specified: Validation Result: warnings : [], errors : "
@@ -91,6 +97,12 @@ def check_method_request(parameters: dict[str, Any] | None) -> None:
 def check_method_response(parameters: dict[str, Any] | None) -> None:
     """responseParameters of PutMethodResponse (name -> required flag)."""
     check_names(parameters, METHOD_RESPONSE_HEADER)
+
+
+def check_gateway_response(parameters: dict[str, Any] | None) -> None:
+    """responseParameters of PutGatewayResponse (CORS headers on 4XX/5XX answers)."""
+    check_names(parameters, GATEWAY_RESPONSE_HEADER)
+    check_sources(parameters, GATEWAY_RESPONSE_SOURCE)
 
 
 def unescape_pointer(segment: str) -> str:
@@ -162,6 +174,8 @@ def install() -> None:
     _wrap(APIGatewayBackend, "put_method", _checked(check_method_request, "request_parameters"))
     _wrap(APIGatewayBackend, "put_method_response",
           _checked(check_method_response, "response_parameters"))
+    _wrap(APIGatewayBackend, "put_gateway_response",
+          _checked(check_gateway_response, "response_parameters"))
 
     def delete_rest_api(original: Any) -> Any:
         def wrapper(backend: Any, function_id: str) -> Any:

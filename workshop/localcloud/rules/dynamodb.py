@@ -7,8 +7,9 @@ What AWS does and moto 5.2 does not (sources in ``tests/conformance/test_conform
   wherever a number appears — item attributes, maps, lists, number sets, keys, update and
   condition values, batch and transaction writes. Anything else is a ``ValidationException``.
 - **Numbers are stored normalised**: leading and trailing zeros trimmed, no exponent, so
-  ``12.50`` reads back as ``12.5`` and ``1E+2`` as ``100``. Requests are normalised on the way in
-  and every number in an answer on the way out (moto's own arithmetic writes ``13.0``).
+  ``12.50`` reads back as ``12.5`` and ``1E+2`` as ``100``. moto's ``DynamoType`` normalises
+  every number it is built with — stored, compared, or computed (moto's arithmetic writes
+  ``13.0``) — so requests are never rewritten (their signature covers their bytes).
 - **Item size** ("Item sizes and formats"): names plus values; a number takes one byte per two
   significant digits plus one; a list or map 3 bytes plus 1 byte per element; limit 400 KB =
   409,600 bytes, counted by :func:`item_size` (moto counts differently and stops at 405,000).
@@ -31,7 +32,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from workshop.localcloud import dynamodb_atomic
-from workshop.localcloud.rules.wsgi import Answer, WsgiApp, call, json10_error, read_body, replace_body
+from workshop.localcloud.rules.wsgi import Answer, WsgiApp, call, json10_error, read_body
 
 ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 TARGET_PREFIX = "DynamoDB_20120810."
@@ -178,19 +179,6 @@ def _check_text(text: str) -> None:
         raise DynamoDBValidationError(NOT_UNICODE) from None
 
 
-def normalise_answer(document: Any) -> Any:
-    """Every number in an answer as DynamoDB returns it (moto keeps what it computed)."""
-    if isinstance(document, dict):
-        if _is_number_value(document):
-            if "N" in document:
-                return {"N": normalise_number(document["N"])}
-            return {"NS": [normalise_number(value) for value in document["NS"]]}
-        return {key: normalise_answer(value) for key, value in document.items()}
-    if isinstance(document, list):
-        return [normalise_answer(value) for value in document]
-    return document
-
-
 # -- item size --------------------------------------------------------------------------------------
 
 
@@ -264,10 +252,22 @@ def install() -> None:
     if _saved:
         return
     _saved.update(
+        init=DynamoType.__init__,
         size=DynamoType.size,
         setitem=LimitedSizeDict.__setitem__,
         update_item=DynamoDBBackend.update_item,
     )
+    original_init = DynamoType.__init__
+
+    def init(self: Any, type_as_dict: Any) -> None:
+        """Every number moto holds (stored, compared or computed: ``13.0`` from ``12.5 + 0.5``)
+        in the form DynamoDB stores it. The request itself is never rewritten: its signature
+        covers its bytes."""
+        original_init(self, type_as_dict)
+        if self.type == "N" and isinstance(self.value, str):
+            self.value = normalise_number(self.value)
+        elif self.type == "NS" and isinstance(self.value, list):
+            self.value = [normalise_number(v) if isinstance(v, str) else v for v in self.value]
 
     def size(self: Any) -> int:
         return _typed_size(self.type, self.value)
@@ -310,6 +310,7 @@ def install() -> None:
             raise
         return item
 
+    DynamoType.__init__ = init  # type: ignore[method-assign]
     DynamoType.size = size  # type: ignore[method-assign]
     LimitedSizeDict.__setitem__ = setitem  # type: ignore[method-assign]
     DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
@@ -321,6 +322,7 @@ def uninstall() -> None:
 
     if not _saved:
         return
+    DynamoType.__init__ = _saved["init"]  # type: ignore[method-assign]
     DynamoType.size = _saved["size"]  # type: ignore[method-assign]
     LimitedSizeDict.__setitem__ = _saved["setitem"]  # type: ignore[method-assign]
     DynamoDBBackend.update_item = _saved["update_item"]  # type: ignore[method-assign]
@@ -370,19 +372,13 @@ def handle(app: WsgiApp, environ: dict[str, Any], operation: str) -> Answer:
         request = None
     if isinstance(request, dict):
         try:
-            checked = check_request(request)
+            check_request(request)
         except DynamoDBValidationError as error:
             return json10_error("ValidationException", str(error), prefix=ERROR_PREFIX)
-        if checked != request:
-            replace_body(environ, json.dumps(checked).encode("utf-8"))
     with DYNAMODB_LOCK:
         answer = call(app, environ)
     if answer.status >= 400:
         return _table_not_found(answer, operation, request)
-    if b'"N' in answer.body:
-        document = answer.json()
-        if document is not None:
-            answer = answer.with_body(json.dumps(normalise_answer(document)).encode("utf-8"))
     return answer
 
 

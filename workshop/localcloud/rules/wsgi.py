@@ -70,11 +70,6 @@ def read_body(environ: dict[str, Any]) -> bytes:
     return body
 
 
-def replace_body(environ: dict[str, Any], body: bytes) -> None:
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-
-
 def call(app: WsgiApp, environ: dict[str, Any]) -> Answer:
     """Run ``app`` and capture its whole answer (moto's answers are small and complete)."""
     captured: dict[str, Any] = {}
