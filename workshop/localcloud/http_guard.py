@@ -12,8 +12,8 @@ keeps *web pages* out, and refuses requests whose framing is broken:
 - **No CORS on the AWS endpoint** (:class:`EndpointGuard`). moto's server grants every origin
   (flask-cors echoes it); then any page could CreateFunction + Invoke. boto3 and the CLI never
   send ``Origin``, browsers always do on cross-origin and unsafe requests, so a request with an
-  ``Origin`` header (or a preflight) is refused, and no ``Access-Control-*`` header ever leaves
-  the endpoint. The execute-api gateway keeps the API's own CORS, as API Gateway has it.
+  ``Origin`` header, a preflight, or a ``Sec-Fetch-Site`` naming another site is refused, and
+  no ``Access-Control-*`` header ever leaves the endpoint. The execute-api gateway keeps the API's own CORS, as API Gateway has it.
 - **Message framing** (:class:`StrictRequestLine`, both fronts). A malformed request line, a
   ``Content-Length`` that is not one decimal number, two different lengths, or a
   ``Transfer-Encoding`` whose last coding is not ``chunked`` is answered ``HTTP/1.1 400`` and
