@@ -137,6 +137,15 @@ def test_a_cross_origin_create_function_is_refused_and_creates_nothing(local_clo
     assert name not in names
 
 
+@pytest.mark.parametrize("site, refused", [("cross-site", True), ("same-site", True), ("none", False)])
+def test_the_endpoint_refuses_what_a_page_sends_without_an_origin_but_not_a_typed_url(local_cloud, site, refused):
+    # an <img src=...> or a link on another site carries Sec-Fetch-Site but no Origin
+    port = local_cloud.endpoint_port
+    answer = raw_http(port, request("GET", "/_localcloud/health", f"127.0.0.1:{port}",
+                                    f"Sec-Fetch-Site: {site}", "Sec-Fetch-Mode: no-cors"))
+    assert status_line(answer).startswith(b"HTTP/1.1 403" if refused else b"HTTP/1.1 200")
+
+
 @pytest.mark.parametrize("host", ["evil.example:{port}", "127.0.0.1:1", "attacker.test", None])
 def test_the_endpoint_refuses_a_foreign_host_as_dns_rebinding_would_send(local_cloud, host):
     port = local_cloud.endpoint_port

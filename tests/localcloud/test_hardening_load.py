@@ -102,3 +102,49 @@ def test_64_clients_at_once_lose_no_connection_and_every_post_is_stored(store_ap
     assert failures == {}
     stored = boto3.client("dynamodb", region_name=REGION).scan(TableName=table, Select="COUNT")["Count"]
     assert stored == CLIENTS
+
+
+# -- the load tool (scripts/bench.py --load), briefly ---------------------------------------
+
+
+def _bench():  # noqa: ANN202 - the scripts/bench.py module
+    import importlib
+    import sys
+
+    from workshop.paths import REPO_ROOT
+
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    try:
+        return importlib.import_module("bench")
+    finally:
+        sys.path.remove(str(REPO_ROOT / "scripts"))
+
+
+def test_the_load_tool_runs_mixed_crud_without_errors_on_the_reference_stack(deployed_stack):
+    bench = _bench()
+    row = bench.load_level(deployed_stack["api_url"], clients=2, duration_s=1.0, timeout_s=30)
+    assert row["requests"] >= 4  # at least one POST, GET, PATCH, DELETE round
+    assert row["errors"] == {}
+    assert row["p50"] <= row["p99"]
+    assert row["hung_clients"] == 0
+
+
+def test_the_load_tool_counts_connection_errors_by_kind():
+    import socket
+
+    bench = _bench()
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    row = bench.load_level(f"http://127.0.0.1:{port}/api/prod", clients=2, duration_s=0.3, timeout_s=2)
+    assert row["requests"] > 0
+    assert row["errors"] == {"connection error": row["requests"]}
+
+
+def test_the_load_tool_names_each_kind_of_failure():
+    bench = _bench()
+    assert bench.error_kind(None, 201, 201) is None
+    assert bench.error_kind(None, 502, 201) == "HTTP 502"
+    assert bench.error_kind(requests.exceptions.ConnectionError(), None, 201) == "connection error"
+    assert bench.error_kind(requests.exceptions.ReadTimeout(), None, 201) == "read timeout"
+    assert bench.error_kind(requests.exceptions.ConnectTimeout(), None, 201) == "connect timeout"

@@ -12,8 +12,8 @@ keeps *web pages* out, and refuses requests whose framing is broken:
 - **No CORS on the AWS endpoint** (:class:`EndpointGuard`). moto's server grants every origin
   (flask-cors echoes it); then any page could CreateFunction + Invoke. boto3 and the CLI never
   send ``Origin``, browsers always do on cross-origin and unsafe requests, so a request with an
-  ``Origin`` header (or a preflight) is refused, and no ``Access-Control-*`` header ever leaves
-  the endpoint. The execute-api gateway keeps the API's own CORS, as API Gateway has it.
+  ``Origin`` header, a preflight, or a ``Sec-Fetch-Site`` naming another site is refused, and
+  no ``Access-Control-*`` header ever leaves the endpoint. The execute-api gateway keeps the API's own CORS, as API Gateway has it.
 - **Message framing** (:class:`StrictRequestLine`, both fronts). A malformed request line, a
   ``Content-Length`` that is not one decimal number, two different lengths, or a
   ``Transfer-Encoding`` whose last coding is not ``chunked`` is answered ``HTTP/1.1 400`` and
@@ -127,7 +127,7 @@ class EndpointGuard:
         host = environ.get("HTTP_HOST")
         if not host_allowed(host, port):
             return _answer(start_response, 403, "ForeignHost", host_refusal(host, port))
-        if "HTTP_ORIGIN" in environ or _is_preflight(environ):
+        if _from_a_web_page(environ):
             return _answer(
                 start_response,
                 403,
@@ -151,10 +151,16 @@ class _BadBody(ValueError):
     pass
 
 
-def _is_preflight(environ: dict[str, Any]) -> bool:
-    return environ.get("REQUEST_METHOD") == "OPTIONS" and (
-        "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
-    )
+def _from_a_web_page(environ: dict[str, Any]) -> bool:
+    """Whether a browser sent this on behalf of a page: an ``Origin`` (every cross-origin and
+    every unsafe request), a CORS preflight, or ``Sec-Fetch-Site`` naming another site (the
+    request of an ``<img>`` or a link). A URL typed into the address bar (``none``) is let
+    through, so a learner can open the health URL."""
+    if "HTTP_ORIGIN" in environ:
+        return True
+    if environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+        return True
+    return environ.get("HTTP_SEC_FETCH_SITE", "none").strip().lower() not in ("none", "same-origin")
 
 
 def _buffer_body(environ: dict[str, Any]) -> None:
