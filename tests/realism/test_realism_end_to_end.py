@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import urllib.request
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
