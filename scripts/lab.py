@@ -21,10 +21,16 @@ from workshop.target import LOCAL, target_name  # noqa: E402
 
 def main() -> int:
     if target_name() == LOCAL:
-        from workshop.localcloud.lifecycle import ensure_running
+        from workshop.localcloud.lifecycle import LocalCloudError, ensure_running
 
-        info = ensure_running()
+        try:
+            info = ensure_running()
+        except LocalCloudError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
         print(f"Local cloud: AWS endpoint {info.endpoint}, API gateway {info.gateway}")
+        if info.realism and info.realism.get("mode") == "aws":
+            print(f"Realism mode: AWS's delays and quotas, durations x{info.realism['scale']:g}.")
     else:
         print("WORKSHOP_TARGET=aws: the notebooks will build in your AWS account (billed).")
     print("Open notebooks/00-setup.ipynb first. Stop JupyterLab with Ctrl+C.")
