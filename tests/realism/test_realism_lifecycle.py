@@ -46,3 +46,14 @@ def test_the_local_cloud_process_itself_refuses_a_bad_setting(tmp_path):
     )
     assert result.returncode == 1
     assert "WORKSHOP_REALISM='sometimes' is not a realism mode" in result.stderr
+
+
+def test_fresh_notebook_runs_are_instant_unless_realism_is_asked_for(tmp_path, monkeypatch):
+    """The stored outputs come from the instant local cloud, whatever the learner exported."""
+    from workshop.notebook_runner import fresh_run_environment
+
+    monkeypatch.setenv("WORKSHOP_REALISM", "aws")
+    monkeypatch.setenv("WORKSHOP_REALISM_SCALE", "0.5")
+    env = fresh_run_environment(tmp_path)
+    assert "WORKSHOP_REALISM" not in env and "WORKSHOP_REALISM_SCALE" not in env
+    assert env["WORKSHOP_STATE_DIR"] == str(tmp_path)
