@@ -58,6 +58,8 @@ def check_target() -> str:
         except LocalCloudError as error:
             raise TargetError(str(error)) from None
         line = f"Local cloud: AWS endpoint {info.endpoint}, API gateway {info.gateway}"
+        if info.realism and info.realism.get("mode") == "aws":
+            line += f"\nRealism mode: AWS's delays and quotas, durations x{info.realism['scale']:g}."
         notice = fresh_cloud_notice(info.replaced)
         return f"{notice}\n{line}" if notice else line
     target = connect(quiet=True)  # checks the region and the credentials

@@ -36,13 +36,15 @@ def fresh_run_environment(
 
     The local cloud's state goes to ``state_dir`` (so a learner's running local cloud is never
     touched), the credentials are fake and no AWS config file is read: nothing reaches AWS.
+    Realism mode is off (the stored outputs are the instant local cloud's) unless the caller
+    adds ``WORKSHOP_REALISM`` to the result.
     With ``any_free_port`` it listens on free ports; otherwise on the learner's usual 4566/4567
     when they are free (so stored outputs show the URLs a learner sees).
     """
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("AWS_") and key not in ("WORKSHOP_BUDGET_EMAIL",)
+        if not key.startswith(("AWS_", "WORKSHOP_REALISM")) and key not in ("WORKSHOP_BUDGET_EMAIL",)
     }
     env.update(
         {

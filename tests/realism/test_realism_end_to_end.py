@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import urllib.request
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,6 +90,42 @@ def test_asking_for_another_realism_while_it_runs_says_to_restart(realism_env, c
     monkeypatch.setenv("WORKSHOP_REALISM_SCALE", SCALE)
     lifecycle.ensure_running(realism_env["WORKSHOP_STATE_DIR"])
     assert capsys.readouterr().err == ""
+
+
+def test_throttled_calls_are_waited_out_by_the_code_used_on_aws(realism_env, monkeypatch):
+    """boto3's standard retries (switched on by connect()) absorb CreateRestApi's quota; the
+    cleanup's Retry-After wait absorbs DeleteRestApi's. Both met a real 429 here."""
+    import io
+
+    import boto3
+
+    from workshop.cleanup import KIND_REST_API, Cleaner, Clients, Resource
+    from workshop.retrying import STANDARD_RETRIES
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", realism_env["_REALISM_ENDPOINT"])
+    for key, value in STANDARD_RETRIES.items():
+        monkeypatch.setenv(key, value)
+    before = observed(realism_env)
+    apigateway = boto3.client("apigateway", region_name="us-east-1")
+    ids = [apigateway.create_rest_api(name=f"realism-throttle-{n}",
+                                      endpointConfiguration={"types": ["REGIONAL"]})["id"]
+           for n in range(3)]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    cleaner = Cleaner(Clients(region="us-east-1"), out=io.StringIO(), sleep=sleep)
+    outcomes = [cleaner.delete(Resource(KIND_REST_API, f"realism-throttle-{n}", "nobody", api_id))
+                for n, api_id in enumerate(ids)]
+    assert [outcome.status for outcome in outcomes] == ["deleted"] * 3
+    after = observed(realism_env)
+    throttled = {key: after.get(key, 0) - before.get(key, 0) for key in after if key.startswith("throttled")}
+    assert throttled.get("throttled: CreateRestApi(regional)", 0) >= 1, after
+    assert throttled.get("throttled: DeleteRestApi", 0) >= 1, after
+    # The cleanup waited as long as API Gateway asked (Retry-After: 2 s at this scale), not 31 s.
+    assert waits and all(wait <= 2 for wait in waits)
 
 
 @pytest.mark.timeout(600)

@@ -46,3 +46,36 @@ def test_the_local_cloud_process_itself_refuses_a_bad_setting(tmp_path):
     )
     assert result.returncode == 1
     assert "WORKSHOP_REALISM='sometimes' is not a realism mode" in result.stderr
+
+
+def test_fresh_notebook_runs_are_instant_unless_realism_is_asked_for(tmp_path, monkeypatch):
+    """The stored outputs come from the instant local cloud, whatever the learner exported."""
+    from workshop.notebook_runner import fresh_run_environment
+
+    monkeypatch.setenv("WORKSHOP_REALISM", "aws")
+    monkeypatch.setenv("WORKSHOP_REALISM_SCALE", "0.5")
+    env = fresh_run_environment(tmp_path)
+    assert "WORKSHOP_REALISM" not in env and "WORKSHOP_REALISM_SCALE" not in env
+    assert env["WORKSHOP_STATE_DIR"] == str(tmp_path)
+
+
+def running_with(realism: dict) -> lifecycle.LocalCloudInfo:
+    return lifecycle.LocalCloudInfo(endpoint="http://127.0.0.1:1", gateway="http://127.0.0.1:2", pid=1,
+                                    state_dir="/tmp/x", endpoint_port=1, gateway_port=2, realism=realism)
+
+
+@pytest.mark.parametrize(("running", "environ", "warns"), [
+    ({"mode": "off", "scale": 1.0}, {}, False),
+    ({"mode": "off", "scale": 1.0}, {"WORKSHOP_REALISM_SCALE": "0.5"}, False),
+    ({"mode": "off", "scale": 1.0}, {"WORKSHOP_REALISM": "aws"}, True),
+    ({"mode": "aws", "scale": 0.05}, {"WORKSHOP_REALISM": "aws", "WORKSHOP_REALISM_SCALE": "0.05"}, False),
+    ({"mode": "aws", "scale": 0.05}, {"WORKSHOP_REALISM": "aws"}, True),
+    ({"mode": "aws", "scale": 1.0}, {}, True),
+])
+def test_a_running_local_cloud_with_another_realism_is_pointed_out(monkeypatch, capsys, running, environ, warns):
+    monkeypatch.delenv("WORKSHOP_REALISM", raising=False)
+    monkeypatch.delenv("WORKSHOP_REALISM_SCALE", raising=False)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    lifecycle.warn_if_realism_differs(running_with(running))
+    assert ("Realism is read at start" in capsys.readouterr().err) is warns

@@ -308,7 +308,8 @@ def warn_if_realism_differs(running: LocalCloudInfo) -> None:
     """Realism is read when the local cloud starts: say so when the environment now asks for
     another one, rather than let a learner believe it is on."""
     requested = _realism_requested()
-    if running.realism and running.realism != requested:
+    both_off = requested["mode"] == "off" and (running.realism or {}).get("mode") == "off"
+    if running.realism and running.realism != requested and not both_off:
         print(
             f"Note: the running local cloud has realism {running.realism['mode']} "
             f"(scale {running.realism['scale']:g}), but WORKSHOP_REALISM asks for "

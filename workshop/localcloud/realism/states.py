@@ -160,4 +160,5 @@ class LogVisibility:
         self.clock = clock
 
     def visible(self, ingestion_time_ms: int | float) -> bool:
-        return ingestion_time_ms / 1000.0 + self.clock.scaled(timings.LOG_VISIBILITY_S) <= self.clock.now()
+        delay = self.clock.scaled(timings.LOG_VISIBILITY_S)
+        return ingestion_time_ms / 1000.0 + delay <= self.clock.now()
