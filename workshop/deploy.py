@@ -18,6 +18,7 @@ import contextlib
 import io
 import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -285,11 +286,20 @@ def health_through_gateway(names: ResourceNames) -> tuple[int | str, str]:
         return "no API", ""
     session = requests.Session()
     session.trust_env = not target.is_local  # the local gateway is on 127.0.0.1: no proxy
-    try:
-        response = session.get(f"{target.invoke_url(api_id, names.stage)}/health", timeout=30)
-    except requests.RequestException as error:
-        return "no answer", str(error)[:200]
-    return response.status_code, response.text.strip()[:200]
+    # On AWS a deployment made a moment ago can take a few seconds to answer; the local cloud
+    # answers at once.
+    attempts = 1 if target.is_local else 5
+    for attempt in range(1, attempts + 1):
+        try:
+            response = session.get(f"{target.invoke_url(api_id, names.stage)}/health", timeout=30)
+        except requests.RequestException as error:
+            status, body = "no answer", str(error)[:200]
+        else:
+            status, body = response.status_code, response.text.strip()[:200]
+        if status == 200 or attempt == attempts:
+            break
+        time.sleep(3)
+    return status, body
 
 
 def catch_up(through: int) -> None:

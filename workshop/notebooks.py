@@ -118,14 +118,27 @@ def describe(found: Any) -> str:
             return f"(could not read it: {type(exc).__name__}: {exc})"
     if hasattr(found, "status_code") and hasattr(found, "text"):  # a requests.Response
         text = found.text if isinstance(found.text, str) else repr(found.text)
-        return _cut(f"HTTP {found.status_code} {text.strip()}")
+        note = SERVER_ERROR_NOTE_HTTP if _is_server_error(found.status_code) else ""
+        return _cut(f"HTTP {found.status_code} {text.strip()}") + note
     if isinstance(found, dict) and "handler_error" in found:
         return _cut(f"the handler raised {found['handler_error']}")
     if isinstance(found, dict) and ("statusCode" in found or "body" in found):
         body = found.get("body")
+        note = SERVER_ERROR_NOTE_HANDLER if _is_server_error(found.get("statusCode")) else ""
         return _cut(f"statusCode {found.get('statusCode')!r}, body {body!r} "
-                    f"(a {type(body).__name__}), headers {found.get('headers')!r}")
+                    f"(a {type(body).__name__}), headers {found.get('headers')!r}") + note
     return _cut(repr(found) if not isinstance(found, str) else found)
+
+
+# A 5xx says "something failed", not what: these say where the cause is written.
+SERVER_ERROR_NOTE_HANDLER = ("\n         (a 5xx: the handler caught an error; its traceback is "
+                             "printed under the cell that called it)")
+SERVER_ERROR_NOTE_HTTP = ("\n         (a 5xx: lab 06's table says where to look; the function's "
+                          "log in CloudWatch Logs has the traceback when it ran)")
+
+
+def _is_server_error(status: Any) -> bool:
+    return isinstance(status, int) and not isinstance(status, bool) and status >= 500
 
 
 def _cut(text: str) -> str:

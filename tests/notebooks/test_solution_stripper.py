@@ -275,6 +275,35 @@ def test_check_passes_or_says_what_to_fix(capsys):
         notebooks.check(False, "the table exists", "create it")
 
 
+def test_a_probe_that_raises_is_a_fail_with_what_was_found():
+    # GIVEN the classic lab 02 mistake: a dict body, which json.loads cannot read
+    response = {"statusCode": 200, "body": {"message": "API is working"}, "headers": {}}
+    with pytest.raises(AssertionError) as raised:
+        notebooks.check(lambda: __import__("json").loads(response["body"]) == {},
+                        "GET / answers 'API is working'", "json.dumps the body", found=response)
+    # THEN the FAIL names the error, the body and its type, then what to do
+    message = str(raised.value)
+    assert message.startswith("FAIL: GET / answers 'API is working'\n  Found: checking it raised "
+                              "TypeError: the JSON object must be str")
+    assert "body {'message': 'API is working'} (a dict)" in message
+    assert message.endswith("What to do: json.dumps the body")
+
+
+def test_describe_shows_an_http_answer_a_handler_error_and_a_5xx_note():
+    class Response:
+        status_code = 502
+        text = '{"message": "Internal server error"}\n'
+
+    assert notebooks.describe(Response()).startswith('HTTP 502 {"message": "Internal server error"}')
+    assert "lab 06's table" in notebooks.describe(Response())
+    assert notebooks.describe({"handler_error": "KeyError: 'x'"}) == "the handler raised KeyError: 'x'"
+    assert "traceback is printed" in notebooks.describe({"statusCode": 500, "body": "{}"})
+    assert "5xx" not in notebooks.describe({"statusCode": 404, "body": "{}"})
+    assert notebooks.describe(lambda: 1 / 0).startswith("(could not read it: ZeroDivisionError")
+    long = notebooks.describe("x" * 5000)
+    assert len(long) == notebooks.FOUND_LIMIT + len(" ...")
+
+
 def test_cells_tagged_todo_lose_their_reference_output():  # as every cell does
     gate = _executed("require_no_todos(LAMBDA_DIR)", "PASS: no TODO left in solutions/lambda\n", 3)
     gate.metadata["tags"] = [learner_files.TODO_TAG]
