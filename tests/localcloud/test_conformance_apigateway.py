@@ -44,6 +44,7 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from function_roles import allow_function_basics, delete_role
 from localcloud_support import REGION, TRUST_POLICY, make_zip
 
 pytestmark = pytest.mark.localcloud
@@ -90,6 +91,7 @@ def api(local_cloud, apigw) -> Iterator[Api]:
     role = f"conformance-apigw-{suffix}"
     function = f"conformance-apigw-{suffix}"
     role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
+    allow_function_basics(iam, role)
     arn = lam.create_function(
         FunctionName=function, Runtime="python3.11", Role=role_arn, Handler="app.handler",
         Code={"ZipFile": make_zip({"app.py": SOURCE})}, Timeout=30, MemorySize=256,
@@ -129,7 +131,7 @@ def api(local_cloud, apigw) -> Iterator[Api]:
     finally:
         apigw.delete_rest_api(restApiId=api_id)
         lam.delete_function(FunctionName=function)
-        iam.delete_role(RoleName=role)
+        delete_role(iam, role)
 
 
 def respond(api: Api, result: Any) -> requests.Response:

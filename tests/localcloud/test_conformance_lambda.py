@@ -35,6 +35,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from function_roles import allow_function_basics, delete_role
 from localcloud_support import REGION, TRUST_POLICY, make_zip
 
 pytestmark = pytest.mark.localcloud
@@ -68,8 +69,10 @@ def lam(local_cloud) -> Any:
 def role_arn(local_cloud) -> Iterator[str]:
     iam = boto3.client("iam")
     name = f"conformance-lambda-{uuid.uuid4().hex[:8]}"
-    yield iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
-    iam.delete_role(RoleName=name)
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
+    allow_function_basics(iam, name)
+    yield arn
+    delete_role(iam, name)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 import requests
+from function_roles import allow_function_basics
 from localcloud_support import REGION, TRUST_POLICY, make_zip, unique
 
 pytestmark = pytest.mark.localcloud
@@ -43,8 +44,10 @@ def store_api(local_cloud) -> Iterator[tuple[str, str]]:
     dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                           KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
-    role = iam.create_role(RoleName=unique("burst-role"),
+    role_name = unique("burst-role")
+    role = iam.create_role(RoleName=role_name,
                            AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
+    allow_function_basics(iam, role_name)
     name = unique("burst")
     arn = lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
                               Code={"ZipFile": make_zip({"app.py": STORE_SOURCE})}, Timeout=30,

@@ -20,7 +20,9 @@ import pytest
 import workshop.target as target_module
 from workshop.target import LOCAL_CREDENTIALS, LOCAL_REGION, connect
 
-STAND_IN_LOCAL_CLOUD = SimpleNamespace(endpoint="http://127.0.0.1:9", gateway="http://127.0.0.1:9")
+STAND_IN_LOCAL_CLOUD = SimpleNamespace(
+    endpoint="http://127.0.0.1:9", gateway="http://127.0.0.1:9", replaced=None, realism=None
+)
 
 
 @pytest.fixture

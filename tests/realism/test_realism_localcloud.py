@@ -44,6 +44,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from function_roles import allow_function_basics
 from workshop.localcloud import realism
 from workshop.localcloud.realism import timings
 from workshop.localcloud.realism.clock import ManualClock
@@ -81,7 +82,9 @@ class Cloud:
 
     def ready_role(self) -> str:
         """A role old enough for Lambda to assume."""
-        arn = self.client("iam").create_role(RoleName=self.name("role"), AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        name = self.name("role")
+        arn = self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        allow_function_basics(self.client("iam"), name)
         self.clock.advance(timings.ROLE_PROPAGATION_S)
         return arn
 
