@@ -23,8 +23,12 @@ def main() -> int:
     if target_name() == LOCAL:
         from workshop.localcloud.lifecycle import ensure_running
 
+        from workshop.localcloud.snapshots import take_notice
+
         info = ensure_running()
         print(f"Local cloud: AWS endpoint {info.endpoint}, API gateway {info.gateway}")
+        for line in take_notice(Path(info.state_dir)):  # restored work, or why not
+            print(line)
     else:
         print("WORKSHOP_TARGET=aws: the notebooks will build in your AWS account (billed).")
     print("Open notebooks/00-setup.ipynb first. Stop JupyterLab with Ctrl+C.")

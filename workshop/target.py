@@ -73,7 +73,18 @@ def connect(*, quiet: bool = False) -> Target:
     target = _connect_local() if target_name() == LOCAL else _connect_aws()
     if not quiet:
         print(describe(target))
+        if target.is_local:
+            _print_saved_state_notice()
     return target
+
+
+def _print_saved_state_notice() -> None:
+    """Once, after the local cloud started: whether it restored the learner's saved work."""
+    from workshop.localcloud.snapshots import take_notice
+    from workshop.paths import state_dir
+
+    for line in take_notice(state_dir()):
+        print(line)
 
 
 def describe(target: Target) -> str:

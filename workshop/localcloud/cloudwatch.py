@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from workshop.localcloud.snapshots.guard import GUARD
+
 # moto's LogStream.put_log_events is not thread-safe ("to be thread safe this would need a
 # lock"); every writer of the local cloud goes through this one. Re-entrant because a
 # subscription filter can make moto invoke a function from inside put_log_events.
@@ -86,7 +88,7 @@ class LambdaLogStream:
         if not events:
             return
         records = [{"timestamp": stamp, "message": message} for stamp, message in events]
-        with _LOGS_LOCK:
+        with GUARD.changing(), _LOGS_LOCK:  # a snapshot never sees half a write
             self._backend.ensure_log_group(self.group_name)
             self._backend.ensure_log_stream(self.group_name, self.stream_name)
             self._backend.put_log_events(self.group_name, self.stream_name, records)

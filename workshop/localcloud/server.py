@@ -134,6 +134,7 @@ class LocalCloudServer:
 
         from workshop.localcloud import moto_seam
         from workshop.localcloud.runtime import LambdaRuntime
+        from workshop.localcloud.snapshots.guard import guard_requests
 
         # One line per request from werkzeug would drown the useful messages (and cost time).
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -144,7 +145,11 @@ class LocalCloudServer:
         def endpoint_server(port: int) -> Any:
             try:
                 return make_server(
-                    self.host, port, app, threaded=True, request_handler=MotoRequestHandler
+                    self.host,
+                    port,
+                    guard_requests(app),  # changing requests pause while a snapshot is taken
+                    threaded=True,
+                    request_handler=MotoRequestHandler,
                 )
             except SystemExit as exit_:
                 # werkzeug prints "Port N is in use" and exits instead of raising OSError.
@@ -312,11 +317,13 @@ def main(argv: list[str] | None = None) -> int:
         fallback_to_free_ports=args.fallback_ports,
         state_dir=state_dir,
     )
+    keeper = _restore_snapshot(state_dir)
     try:
         server.start()
     except OSError as error:
         log.error("%s", error)
         return 1
+    _start_snapshots(keeper, server)
     write_state(server, state_file, state_dir / config.LOG_FILE_NAME)
     print(f"Local cloud ready: endpoint {server.endpoint}  gateway {server.gateway}", flush=True)
     threading.Thread(target=server.warm_up, name="warm-up", daemon=True).start()
@@ -325,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         server.stop()
+        keeper.close()  # the last changes, after the ports stopped taking new ones
         try:
             state = json.loads(state_file.read_text())
             if state.get("pid") == os.getpid():
@@ -332,3 +340,25 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
     return 0
+
+
+def _restore_snapshot(state_dir: Path) -> Any:
+    """Load the learner's saved state into moto before anything listens (see ``snapshots``)."""
+    from workshop.localcloud.snapshots.keeper import SnapshotKeeper
+
+    configure_moto_environment()  # the account and managed policies restored backends expect
+    keeper = SnapshotKeeper(state_dir)
+    keeper.notice = keeper.restore()
+    return keeper
+
+
+def _start_snapshots(keeper: Any, server: LocalCloudServer) -> None:
+    from workshop.localcloud.snapshots import fileformat
+
+    described = server.describe()
+    keeper.ports = (described["endpoint_port"], described["gateway_port"])
+    lines = keeper.notice + keeper.port_notice()
+    for line in lines:
+        log.info("%s", line)
+    fileformat.write_notice(server.state_dir or Path("."), lines)
+    keeper.start()
