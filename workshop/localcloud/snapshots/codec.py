@@ -151,57 +151,62 @@ def _reduce_rlock(value: Any) -> Any:
 # -- IAM: AWS managed policies are rebuilt from moto's data, not stored --------------------------
 
 _PRISTINE_KEY = "_workshop_snapshot_pristine_aws_policies"
+_policy_data: dict[str, Any] | None = None
 
 
 def _is_pristine(policy: Any, aws_managed_policy: type) -> bool:
-    """An AWS managed policy as moto loads it: attached nowhere, in the ``aws`` partition."""
-    return (
-        type(policy) is aws_managed_policy
-        and policy.attachment_count == 0
-        and getattr(policy, "partition", "aws") == "aws"
-    )
+    """An AWS managed policy as moto loads it: attached nowhere (AWS's own cannot be edited)."""
+    return type(policy) is aws_managed_policy and policy.attachment_count == 0
 
 
 def _reduce_iam_backend(backend: Any) -> Any:
     from moto.iam.models import AWSManagedPolicy
 
     state = dict(vars(backend))
-    pristine = [p.name for p in state.get("aws_managed_policies", []) if _is_pristine(p, AWSManagedPolicy)]
-    names = set(pristine)
-    state["aws_managed_policies"] = [
-        p for p in state.get("aws_managed_policies", []) if p.name not in names
-    ]
+    aws_policies = state.get("aws_managed_policies", [])
+    pristine = {p.name for p in aws_policies if _is_pristine(p, AWSManagedPolicy)}
+    state["aws_managed_policies"] = [p for p in aws_policies if p.name not in pristine]
     state["managed_policies"] = {
         arn: policy
         for arn, policy in state.get("managed_policies", {}).items()
-        if not (_is_pristine(policy, AWSManagedPolicy) and policy.name in names)
+        if not (_is_pristine(policy, AWSManagedPolicy) and policy.name in pristine)
     }
-    state[_PRISTINE_KEY] = pristine
+    # Usually every policy of moto's data is loaded: then "all but the stored ones" says it in a
+    # few bytes (an IAM backend exists per partition, ~1,000 names each).
+    everything = set(_aws_policy_data())
+    all_loaded = {p.name for p in aws_policies} == everything
+    state[_PRISTINE_KEY] = True if all_loaded else sorted(pristine)
     return (_new_object, (type(backend),), state, None, None, _set_iam_backend_state)
+
+
+def _aws_policy_data() -> dict[str, Any]:
+    global _policy_data
+    if _policy_data is None:
+        import json
+
+        from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+        _policy_data = json.loads(aws_managed_policies_data)
+    return _policy_data
 
 
 def _new_object(cls: type) -> Any:
     return cls.__new__(cls)
 
 
-_policy_data: dict[str, Any] | None = None
-
-
 def _set_iam_backend_state(backend: Any, state: dict[str, Any]) -> None:
     """The stored state, plus fresh copies of the AWS managed policies left out of it."""
-    global _policy_data
-    import json
-
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
     from moto.iam.models import AWSManagedPolicy
 
-    if _policy_data is None:
-        _policy_data = json.loads(aws_managed_policies_data)
+    data = _aws_policy_data()
     pristine = state.pop(_PRISTINE_KEY, [])
+    stored = {policy.name for policy in state["aws_managed_policies"]}
+    names = [name for name in data if name not in stored] if pristine is True else pristine
+    # The same call as IAMBackend._init_aws_policies, so the policies are as a fresh start has them.
     fresh = [
-        AWSManagedPolicy.from_data(name, state["account_id"], "us-east-1", _policy_data[name])
-        for name in pristine
-        if name in _policy_data
+        AWSManagedPolicy.from_data(name, state["account_id"], state["region_name"], data[name])
+        for name in names
+        if name in data
     ]
     state["aws_managed_policies"] = list(state["aws_managed_policies"]) + fresh
     state["managed_policies"] = {**state["managed_policies"], **{p.arn: p for p in fresh}}
