@@ -112,6 +112,16 @@ def observe(api_id: str) -> dict[str, object]:
     }
 
 
+@pytest.fixture(autouse=True)
+def in_process_moto_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """boto3 calls never leave the process: the session's local cloud may have pointed boto3 at
+    itself (AWS_ENDPOINT_URL), and an in-process server of another test module may have left
+    MOTO_IAM_LOAD_MANAGED_POLICIES on (~1,000 policies per partition, seconds per test)."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
+
+
 @pytest.fixture
 def managed_policies(monkeypatch: pytest.MonkeyPatch) -> None:
     """As in the local cloud: AWS managed policies exist (lab 03 attaches one)."""
@@ -330,3 +340,32 @@ def test_a_snapshot_gives_way_to_a_changing_request_that_does_not_finish(state_d
         assert guard.dirty
         assert keeper.snapshot() is True
         assert not guard.dirty
+
+
+def test_a_folder_that_cannot_be_written_is_reported_once_and_retried_less_often(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def full_disk(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileformat, "write_atomic", full_disk)
+    guard = StateGuard()
+    keeper = SnapshotKeeper(state_dir, guard=guard, interval_s=0.1)
+    guard.mark_dirty()
+    keeper.start()
+    try:
+        deadline = time.monotonic() + 10
+        while keeper.stats.failures < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        keeper._stop.set()  # noqa: SLF001 - close() would try once more
+        guard.changed.set()
+        keeper._thread.join(5)  # type: ignore[union-attr]  # noqa: SLF001
+    assert keeper.stats.failures >= 2 and guard.dirty  # the changes still wait to be saved
+    errors = [r for r in caplog.records if "cannot write the snapshot" in r.getMessage()]
+    assert len(errors) == 1 and "No space left on device" in errors[0].getMessage()
+    # The pauses between tries grow.
+    keeper._failed(OSError("again"))  # noqa: SLF001
+    first = keeper._last_snapshot  # noqa: SLF001
+    keeper._failed(OSError("again"))  # noqa: SLF001
+    assert keeper._last_snapshot - first >= keeper.interval_s  # noqa: SLF001

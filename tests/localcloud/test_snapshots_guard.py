@@ -211,5 +211,21 @@ def test_the_middleware_holds_the_shared_side_while_moto_answers() -> None:
 def test_the_control_route_says_when_snapshots_are_off() -> None:
     answers: list[str] = []
     app = RequestGuard(lambda env, sr: [b"moto"], StateGuard())
-    body = app(environ("GET", "/_localcloud/snapshot"), lambda status, headers: answers.append(status))
+    request = environ("GET", "/_localcloud/snapshot")
+    request["HTTP_HOST"] = "127.0.0.1:4566"
+    body = app(request, lambda status, headers: answers.append(status))
     assert answers == ["404 Not Found"] and b"snapshots are off" in b"".join(body)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"HTTP_HOST": "127.0.0.1:4566", "HTTP_ORIGIN": "https://evil.example"},
+     {"HTTP_HOST": "rebound.example:4566"}],
+    ids=["a-page", "a-rebound-name"],
+)
+def test_no_web_page_can_drive_the_control_route(headers: dict[str, str]) -> None:
+    answers: list[str] = []
+    env = environ("POST", "/_localcloud/snapshot")
+    env.update(headers)
+    RequestGuard(lambda e, sr: [b"moto"], StateGuard())(env, lambda status, h: answers.append(status))
+    assert answers == ["403 Forbidden"]

@@ -249,7 +249,23 @@ def guard_requests(app: Callable[..., Any]) -> RequestGuard:
     return RequestGuard(app)
 
 
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _from_this_machine(environ: dict[str, Any]) -> bool:
+    """No web page may drive the control route: no ``Origin`` header (a browser adds one to a
+    page's POST), and a Host that is this machine (a re-bound DNS name is not)."""
+    if environ.get("HTTP_ORIGIN"):
+        return False
+    host = environ.get("HTTP_HOST", "")
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name in _LOCAL_HOSTS
+
+
 def _control(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    if not _from_this_machine(environ):
+        start_response("403 Forbidden", [("Content-Type", "application/json")])
+        return [b'{"message": "the snapshot route answers only programs on this machine"}']
     app = _control_app
     if app is None:
         start_response("404 Not Found", [("Content-Type", "application/json")])

@@ -89,6 +89,8 @@ class SnapshotKeeper:
         self._thread: threading.Thread | None = None
         self._write_lock = threading.Lock()
         self._last_snapshot = 0.0  # monotonic
+        self._failures_in_a_row = 0
+        self._last_failure = ""
 
     # -- restore ------------------------------------------------------------------------------------
 
@@ -179,14 +181,26 @@ class SnapshotKeeper:
                 return
             try:
                 taken = self.snapshot()
-            except Exception:  # noqa: BLE001 - keep serving; the next change tries again
-                log.exception("writing the snapshot failed")
-                self.stats.failures += 1
-                self.guard.mark_dirty()
-                self._last_snapshot = time.monotonic()
+            except Exception as error:  # noqa: BLE001 - keep serving; try again, less often
+                self._failed(error)
                 continue
+            self._failures_in_a_row = 0
             if not taken:
                 self._stop.wait(0.1)
+
+    def _failed(self, error: Exception) -> None:
+        """A full disk or a read-only folder: say it once (and again if it changes), then retry
+        with growing pauses (up to a minute) instead of filling the log."""
+        self.stats.failures += 1
+        self._failures_in_a_row += 1
+        message = f"{type(error).__name__}: {error}"
+        if message != self._last_failure:
+            log.error("cannot write the snapshot %s (%s); your latest changes are not saved yet",
+                      self.path, message)
+            self._last_failure = message
+        self.guard.mark_dirty()
+        backoff = min(60.0, self.interval_s * 2 ** min(self._failures_in_a_row, 10))
+        self._last_snapshot = time.monotonic() - self.interval_s + backoff
 
     def snapshot(self, patience_s: float | None = None) -> bool:
         """Take one snapshot now; False when changing requests kept it waiting (try later)."""
