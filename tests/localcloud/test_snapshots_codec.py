@@ -29,12 +29,19 @@ REGION = "us-east-1"
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
     ],
 }
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 CUSTOMER_POLICY = json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]}
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}],
+    }
 )
 
 
@@ -45,7 +52,9 @@ def client(service: str):  # type: ignore[no-untyped-def]
 def code_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return 1\n")
+        archive.writestr(
+            "lambda_function.py", "def lambda_handler(event, context):\n    return 1\n"
+        )
     return buffer.getvalue()
 
 
@@ -58,21 +67,43 @@ def build() -> dict[str, str]:
         AttributeDefinitions=[{"AttributeName": "productId", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    for product_id, price in (("p1", "19.99"), ("p2", "500"), ("p3", "12345678901234567890.000001")):
+    for product_id, price in (
+        ("p1", "19.99"),
+        ("p2", "500"),
+        ("p3", "12345678901234567890.000001"),
+    ):
         ddb.put_item(
             TableName="products",
-            Item={"productId": {"S": product_id}, "price": {"N": price}, "tags": {"SS": ["a", "b"]}},
+            Item={
+                "productId": {"S": product_id},
+                "price": {"N": price},
+                "tags": {"SS": ["a", "b"]},
+            },
         )
     iam = client("iam")
     role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]
-    policy_arn = iam.create_policy(PolicyName="logs", PolicyDocument=CUSTOMER_POLICY)["Policy"]["Arn"]
+    policy_arn = iam.create_policy(PolicyName="logs", PolicyDocument=CUSTOMER_POLICY)["Policy"][
+        "Arn"
+    ]
     iam.attach_role_policy(RoleName="fn-role", PolicyArn=policy_arn)
-    iam.put_role_policy(RoleName="fn-role", PolicyName="table", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}]}))
+    iam.put_role_policy(
+        RoleName="fn-role",
+        PolicyName="table",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}],
+            }
+        ),
+    )
     lam = client("lambda")
     lam.create_function(
-        FunctionName="fn", Runtime="python3.11", Role=role["Arn"], Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": code_zip()}, Environment={"Variables": {"TABLE_NAME": "products"}},
+        FunctionName="fn",
+        Runtime="python3.11",
+        Role=role["Arn"],
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": code_zip()},
+        Environment={"Variables": {"TABLE_NAME": "products"}},
     )
     version = lam.publish_version(FunctionName="fn")["Version"]
     lam.create_alias(FunctionName="fn", Name="live", FunctionVersion=version)
@@ -80,35 +111,51 @@ def build() -> dict[str, str]:
     api_id = apigw.create_rest_api(name="inventory")["id"]
     root = apigw.get_resources(restApiId=api_id)["items"][0]["id"]
     health = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="health")["id"]
-    apigw.put_method(restApiId=api_id, resourceId=health, httpMethod="GET", authorizationType="NONE")
+    apigw.put_method(
+        restApiId=api_id, resourceId=health, httpMethod="GET", authorizationType="NONE"
+    )
     apigw.put_integration(restApiId=api_id, resourceId=health, httpMethod="GET", type="MOCK")
     apigw.create_deployment(restApiId=api_id, stageName="prod")
     logs = client("logs")
     logs.create_log_group(logGroupName="/aws/lambda/fn")
     logs.create_log_stream(logGroupName="/aws/lambda/fn", logStreamName="s")
-    logs.put_log_events(logGroupName="/aws/lambda/fn", logStreamName="s",
-                        logEvents=[{"timestamp": 1_700_000_000_000, "message": "START RequestId: 1"}])
+    logs.put_log_events(
+        logGroupName="/aws/lambda/fn",
+        logStreamName="s",
+        logEvents=[{"timestamp": 1_700_000_000_000, "message": "START RequestId: 1"}],
+    )
     return {"api_id": api_id, "health": health}
 
 
 def observe(api_id: str) -> dict[str, object]:
     """What a learner reads back through boto3 (volatile fields left out)."""
-    ddb, iam, lam, apigw, logs = (client(s) for s in ("dynamodb", "iam", "lambda", "apigateway", "logs"))
+    ddb, iam, lam, apigw, logs = (
+        client(s) for s in ("dynamodb", "iam", "lambda", "apigateway", "logs")
+    )
     function = lam.get_function(FunctionName="fn")["Configuration"]
     return {
-        "items": sorted(ddb.scan(TableName="products")["Items"], key=lambda item: item["productId"]["S"]),
+        "items": sorted(
+            ddb.scan(TableName="products")["Items"], key=lambda item: item["productId"]["S"]
+        ),
         "role_arn": iam.get_role(RoleName="fn-role")["Role"]["Arn"],
         "attached": iam.list_attached_role_policies(RoleName="fn-role")["AttachedPolicies"],
-        "attachments": iam.get_policy(PolicyArn=f"arn:aws:iam::123456789012:policy/logs")["Policy"][
+        "attachments": iam.get_policy(PolicyArn="arn:aws:iam::123456789012:policy/logs")["Policy"][
             "AttachmentCount"
         ],
         "inline": iam.get_role_policy(RoleName="fn-role", PolicyName="table")["PolicyDocument"],
-        "function": {k: function[k] for k in ("FunctionArn", "CodeSha256", "CodeSize", "Environment", "Handler")},
+        "function": {
+            k: function[k]
+            for k in ("FunctionArn", "CodeSha256", "CodeSize", "Environment", "Handler")
+        },
         "alias": lam.get_alias(FunctionName="fn", Name="live")["FunctionVersion"],
         "api": apigw.get_rest_api(restApiId=api_id)["name"],
-        "resources": sorted((r["id"], r["path"]) for r in apigw.get_resources(restApiId=api_id)["items"]),
+        "resources": sorted(
+            (r["id"], r["path"]) for r in apigw.get_resources(restApiId=api_id)["items"]
+        ),
         "stages": [s["stageName"] for s in apigw.get_stages(restApiId=api_id)["item"]],
-        "events": [e["message"] for e in logs.filter_log_events(logGroupName="/aws/lambda/fn")["events"]],
+        "events": [
+            e["message"] for e in logs.filter_log_events(logGroupName="/aws/lambda/fn")["events"]
+        ],
     }
 
 
@@ -140,7 +187,14 @@ def test_every_service_of_the_stack_comes_back_exactly() -> None:
         after = observe(ids["api_id"])
     assert after == before
     assert before["attachments"] == 1
-    assert summary == {"tables": 1, "items": 3, "functions": 1, "roles": 1, "rest_apis": 1, "log_groups": 1}
+    assert summary == {
+        "tables": 1,
+        "items": 3,
+        "functions": 1,
+        "roles": 1,
+        "rest_apis": 1,
+        "log_groups": 1,
+    }
 
 
 def test_unattached_aws_managed_policies_are_rebuilt_not_stored(managed_policies: None) -> None:
@@ -158,7 +212,8 @@ def test_unattached_aws_managed_policies_are_rebuilt_not_stored(managed_policies
     assert len(payload) < 50_000
     assert len(backend.aws_managed_policies) > 500
     assert sorted(p.arn for p in restored.aws_managed_policies) == sorted(
-        p.arn for p in backend.aws_managed_policies)
+        p.arn for p in backend.aws_managed_policies
+    )
     assert restored.managed_policies.keys() == backend.managed_policies.keys()
     role = next(iter(restored.roles.values()))
     (policy,) = role.managed_policies.values()
@@ -201,7 +256,11 @@ def test_weak_value_dictionaries_stay_weak_and_keep_shared_values() -> None:
 def test_a_defaultdict_of_a_lambda_keeps_its_default() -> None:
     nested = collections.defaultdict(lambda: collections.defaultdict(lambda: []))
     nested["x"]["y"].append(1)
-    data = {"aliases": collections.defaultdict(lambda: {}), "nested": nested, "plain": collections.defaultdict(int)}
+    data = {
+        "aliases": collections.defaultdict(lambda: {}),
+        "nested": nested,
+        "plain": collections.defaultdict(int),
+    }
     restored = pickle.loads(codec.dumps(data))  # type: ignore[arg-type]
     assert restored["aliases"]["new"] == {}
     assert restored["nested"]["x"]["y"] == [1] and restored["nested"]["new"]["z"] == []
@@ -221,7 +280,9 @@ def test_locks_are_recreated_unlocked() -> None:
     assert restored["rlock"].acquire(blocking=False)
 
 
-@pytest.mark.parametrize("reference", [(os, "system"), ("builtins", "eval"), ("moto.settings", "os")])
+@pytest.mark.parametrize(
+    "reference", [(os, "system"), ("builtins", "eval"), ("moto.settings", "os")]
+)
 def test_loading_refuses_what_a_snapshot_never_holds(reference: tuple[object, str]) -> None:
     module, name = reference
     module_name = module if isinstance(module, str) else module.__name__
@@ -284,8 +345,11 @@ def test_a_snapshot_that_cannot_be_restored_is_set_aside_with_one_line(
 ) -> None:
     with mock_aws():
         client("dynamodb").create_table(
-            TableName="t", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+            TableName="t",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         SnapshotKeeper(state_dir, guard=StateGuard()).snapshot()
     path = fileformat.snapshot_path(state_dir)
     spoil(path)
@@ -295,7 +359,9 @@ def test_a_snapshot_that_cannot_be_restored_is_set_aside_with_one_line(
         assert client("dynamodb").list_tables()["TableNames"] == []  # started empty
     (line,) = lines
     (kept,) = fileformat.set_aside_files(state_dir)
-    assert line.startswith("Started empty: the saved snapshot") and why in line and str(kept) in line
+    assert (
+        line.startswith("Started empty: the saved snapshot") and why in line and str(kept) in line
+    )
     assert kept.name.startswith(f"snapshot.pickle.{reason}-")
     assert kept.read_bytes() == original and not path.exists()
 
@@ -303,7 +369,9 @@ def test_a_snapshot_that_cannot_be_restored_is_set_aside_with_one_line(
 def test_a_snapshot_whose_unpickling_fails_is_set_aside(state_dir: Path) -> None:
     path = fileformat.snapshot_path(state_dir)
     payload = b"\x80\x05\x95\x00"  # a pickle cut inside, with a valid checksum
-    header = fileformat.payload_header(payload, moto_version=codec.moto_version(), endpoint_port=None, gateway_port=None)
+    header = fileformat.payload_header(
+        payload, moto_version=codec.moto_version(), endpoint_port=None, gateway_port=None
+    )
     fileformat.write_atomic(path, header, payload)
     (line,) = SnapshotKeeper(state_dir, guard=StateGuard()).restore()
     assert "cannot be loaded" in line and "broken-" in line

@@ -32,7 +32,11 @@ def folder(tmp_path: Path) -> Path:
 
 def write(folder: Path, payload: bytes = PAYLOAD, **header: object) -> Path:
     path = fileformat.snapshot_path(folder)
-    defaults: dict[str, object] = {"moto_version": "5.2.5", "endpoint_port": 4566, "gateway_port": 4567}
+    defaults: dict[str, object] = {
+        "moto_version": "5.2.5",
+        "endpoint_port": 4566,
+        "gateway_port": 4567,
+    }
     defaults.update(header)
     fileformat.write_atomic(path, fileformat.payload_header(payload, **defaults), payload)  # type: ignore[arg-type]
     return path
@@ -49,7 +53,11 @@ def test_a_snapshot_round_trips_with_its_header_and_is_private(folder: Path) -> 
     # THEN payload and header are what was written, and only the owner can read the file
     assert payload == PAYLOAD
     assert (header.format, header.moto, header.endpoint_port, header.gateway_port) == (
-        fileformat.FORMAT_VERSION, "5.2.5", 4566, 4567)
+        fileformat.FORMAT_VERSION,
+        "5.2.5",
+        4566,
+        4567,
+    )
     assert header.summary == {"tables": 1}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in folder.iterdir()] == [fileformat.SNAPSHOT_FILE_NAME]
@@ -156,7 +164,9 @@ class TestOwnership:
         with pytest.raises(UntrustedFolder, match="another user"):
             fileformat.check_trusted(path)
 
-    def test_a_symbolic_link_is_refused_even_to_a_good_snapshot(self, folder: Path, tmp_path: Path) -> None:
+    def test_a_symbolic_link_is_refused_even_to_a_good_snapshot(
+        self, folder: Path, tmp_path: Path
+    ) -> None:
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir(mode=0o700)
         real = write(elsewhere)
@@ -214,7 +224,9 @@ def test_a_new_start_asks_for_the_ports_of_the_saved_state(
     assert ports.preferred_ports(folder, None, None) == (41001, 5000)
 
 
-def test_an_unreadable_snapshot_remembers_no_ports(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreadable_snapshot_remembers_no_ports(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(config.ENDPOINT_PORT_ENV, raising=False)
     monkeypatch.delenv(config.GATEWAY_PORT_ENV, raising=False)
     fileformat.snapshot_path(folder).write_bytes(b"garbage")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,8 +13,14 @@ import pytest
 from workshop.localcloud.snapshots.guard import RequestGuard, StateGuard, is_changing
 
 
-def environ(method: str = "POST", path: str = "/", *, target: str | None = None,
-            form: str | None = None, query: str = "") -> dict[str, Any]:
+def environ(
+    method: str = "POST",
+    path: str = "/",
+    *,
+    target: str | None = None,
+    form: str | None = None,
+    query: str = "",
+) -> dict[str, Any]:
     body = (form or "").encode()
     env: dict[str, Any] = {
         "REQUEST_METHOD": method,
@@ -63,7 +70,13 @@ def environ(method: str = "POST", path: str = "/", *, target: str | None = None,
         (environ("HEAD", "/bucket/key"), False),
         # Invoke changes nothing in moto itself; what the function writes arrives on its own.
         (environ("POST", "/2015-03-31/functions/fn/invocations"), False),
-        (environ("POST", "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Afn/invocations"), False),
+        (
+            environ(
+                "POST",
+                "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Afn/invocations",
+            ),
+            False,
+        ),
         (environ("POST", "/2014-11-13/functions/fn/invoke-async/"), False),
         (environ("POST", "/2015-03-31/functions/fn/invocations/extra"), True),
         # The local cloud's own routes.
@@ -127,7 +140,14 @@ def test_a_snapshot_waits_for_changing_requests_then_holds_new_ones_back() -> No
     leave.set()
     for thread in (first, taker, second):
         thread.join(5)
-    assert order == ["first in", "first out", "snapshot True", "snapshot done", "second in", "second out"]
+    assert order == [
+        "first in",
+        "first out",
+        "snapshot True",
+        "snapshot done",
+        "second in",
+        "second out",
+    ]
 
 
 def test_a_snapshot_gives_way_after_its_patience_and_requests_go_on() -> None:
@@ -187,7 +207,7 @@ def test_the_middleware_holds_the_shared_side_while_moto_answers() -> None:
     class Answer:
         closed = False
 
-        def __iter__(self):  # type: ignore[no-untyped-def]
+        def __iter__(self) -> Iterator[bytes]:
             seen.append(guard._readers)  # noqa: SLF001 - drained under the lock
             yield b"ok"
 
@@ -219,13 +239,17 @@ def test_the_control_route_says_when_snapshots_are_off() -> None:
 
 @pytest.mark.parametrize(
     "headers",
-    [{"HTTP_HOST": "127.0.0.1:4566", "HTTP_ORIGIN": "https://evil.example"},
-     {"HTTP_HOST": "rebound.example:4566"}],
+    [
+        {"HTTP_HOST": "127.0.0.1:4566", "HTTP_ORIGIN": "https://evil.example"},
+        {"HTTP_HOST": "rebound.example:4566"},
+    ],
     ids=["a-page", "a-rebound-name"],
 )
 def test_no_web_page_can_drive_the_control_route(headers: dict[str, str]) -> None:
     answers: list[str] = []
     env = environ("POST", "/_localcloud/snapshot")
     env.update(headers)
-    RequestGuard(lambda e, sr: [b"moto"], StateGuard())(env, lambda status, h: answers.append(status))
+    RequestGuard(lambda e, sr: [b"moto"], StateGuard())(
+        env, lambda status, h: answers.append(status)
+    )
     assert answers == ["403 Forbidden"]

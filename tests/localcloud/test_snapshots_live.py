@@ -34,7 +34,12 @@ pytestmark = pytest.mark.localcloud
 
 CLI = REPO_ROOT / "scripts" / "local_cloud.py"
 OWNER = "tester"
-_ENV_KEYS = ("WORKSHOP_STATE_DIR", "AWS_ENDPOINT_URL", config.ENDPOINT_PORT_ENV, config.GATEWAY_PORT_ENV)
+_ENV_KEYS = (
+    "WORKSHOP_STATE_DIR",
+    "AWS_ENDPOINT_URL",
+    config.ENDPOINT_PORT_ENV,
+    config.GATEWAY_PORT_ENV,
+)
 
 
 @dataclass
@@ -64,7 +69,9 @@ class Cloud:
     def client(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = boto3.client(
-                service, endpoint_url=self.info.endpoint, region_name="us-east-1",
+                service,
+                endpoint_url=self.info.endpoint,
+                region_name="us-east-1",
                 config=Config(retries={"max_attempts": 0}, read_timeout=60),
             )
         return self._clients[service]
@@ -76,7 +83,9 @@ class Cloud:
             return None
 
     def snapshot_now(self) -> dict[str, Any]:
-        request = urllib.request.Request(self.info.endpoint + "/_localcloud/snapshot", method="POST")
+        request = urllib.request.Request(
+            self.info.endpoint + "/_localcloud/snapshot", method="POST"
+        )
         with urllib.request.urlopen(request, timeout=30) as answer:
             return json.loads(answer.read())
 
@@ -110,18 +119,26 @@ def own_cloud() -> Iterator[Cloud]:
             shutil.rmtree(state_dir, ignore_errors=True)
 
 
-def run_cli(cloud: Cloud, *args: str, stdin: Any = subprocess.DEVNULL) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    cloud: Cloud, *args: str, stdin: Any = subprocess.DEVNULL
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, WORKSHOP_STATE_DIR=str(cloud.state_dir))
     env[config.ENDPOINT_PORT_ENV] = env[config.GATEWAY_PORT_ENV] = "0"  # any free ports
     return subprocess.run(
-        [sys.executable, str(CLI), *args], env=env, stdin=stdin, capture_output=True, text=True,
+        [sys.executable, str(CLI), *args],
+        env=env,
+        stdin=stdin,
+        capture_output=True,
+        text=True,
         timeout=90,
     )
 
 
 def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as answer:
             return answer.status, json.loads(answer.read())
@@ -137,14 +154,24 @@ def wait_for_snapshot(cloud: Cloud, done: Any, timeout: float = 30.0) -> filefor
         if header is not None and done(header):
             return header
         time.sleep(0.1)
-    raise AssertionError(f"no snapshot satisfied the condition within {timeout} s: {cloud.header()}")
+    raise AssertionError(
+        f"no snapshot satisfied the condition within {timeout} s: {cloud.header()}"
+    )
 
 
 # -- the whole stack, down and up ---------------------------------------------------------------------
 
 PRODUCTS = [
-    {"productId": "p-1", "name": "Widget", "price": 19.99, "quantity": 500, "weight": 0.1,
-     "serial": 12345678901234567890, "dimensions": {"w": 2.5, "h": [1, 2, 3]}, "active": True},
+    {
+        "productId": "p-1",
+        "name": "Widget",
+        "price": 19.99,
+        "quantity": 500,
+        "weight": 0.1,
+        "serial": 12345678901234567890,
+        "dimensions": {"w": 2.5, "h": [1, 2, 3]},
+        "active": True,
+    },
     {"productId": "p-2", "status": "draft", "size": "XL", "price": 0.3},
 ]
 
@@ -165,21 +192,37 @@ def stack() -> Iterator[tuple[Cloud, dict[str, Any]]]:
 
 def observe(cloud: Cloud, built: dict[str, Any]) -> dict[str, Any]:
     """What a learner reads back: boto3 answers (volatile fields left out) and the API's answers."""
-    ddb, iam, lam, apigw, logs = (cloud.client(s) for s in ("dynamodb", "iam", "lambda", "apigateway", "logs"))
+    ddb, iam, lam, apigw, logs = (
+        cloud.client(s) for s in ("dynamodb", "iam", "lambda", "apigateway", "logs")
+    )
     api_id, function = built["api_id"], built["function"]
     configuration = lam.get_function(FunctionName=function)["Configuration"]
     items = ddb.scan(TableName=built["table"])["Items"]
     return {
         "table": ddb.describe_table(TableName=built["table"])["Table"]["KeySchema"],
         "items": sorted(items, key=lambda item: item["productId"]["S"]),
-        "function": {key: configuration[key] for key in
-                     ("FunctionArn", "CodeSha256", "CodeSize", "Handler", "Role", "Environment", "Timeout")},
+        "function": {
+            key: configuration[key]
+            for key in (
+                "FunctionArn",
+                "CodeSha256",
+                "CodeSize",
+                "Handler",
+                "Role",
+                "Environment",
+                "Timeout",
+            )
+        },
         "role": iam.get_role(RoleName=built["role"])["Role"]["Arn"],
         "attached": iam.list_attached_role_policies(RoleName=built["role"])["AttachedPolicies"],
-        "inline": {name: iam.get_role_policy(RoleName=built["role"], PolicyName=name)["PolicyDocument"]
-                   for name in iam.list_role_policies(RoleName=built["role"])["PolicyNames"]},
-        "resources": sorted((r["id"], r["path"], sorted(r.get("resourceMethods", {})))
-                            for r in apigw.get_resources(restApiId=api_id)["items"]),
+        "inline": {
+            name: iam.get_role_policy(RoleName=built["role"], PolicyName=name)["PolicyDocument"]
+            for name in iam.list_role_policies(RoleName=built["role"])["PolicyNames"]
+        },
+        "resources": sorted(
+            (r["id"], r["path"], sorted(r.get("resourceMethods", {})))
+            for r in apigw.get_resources(restApiId=api_id)["items"]
+        ),
         "stages": sorted(s["stageName"] for s in apigw.get_stages(restApiId=api_id)["item"]),
         "permission": lam.get_policy(FunctionName=function)["Policy"],
         "log_groups": [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]],
@@ -187,7 +230,9 @@ def observe(cloud: Cloud, built: dict[str, Any]) -> dict[str, Any]:
 
 
 def log_messages(cloud: Cloud, function: str) -> list[str]:
-    events = cloud.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{function}")["events"]
+    events = cloud.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{function}")[
+        "events"
+    ]
     return [event["message"] for event in events]
 
 
@@ -196,7 +241,9 @@ def test_the_stack_comes_back_after_down_and_up_with_the_same_ids_urls_and_value
 ) -> None:
     cloud, built = stack
     before = observe(cloud, built)
-    answers_before = [http("GET", f"{built['api_url']}/product?productId={p['productId']}") for p in PRODUCTS]
+    answers_before = [
+        http("GET", f"{built['api_url']}/product?productId={p['productId']}") for p in PRODUCTS
+    ]
     messages_before = log_messages(cloud, built["function"])
     old_ports = (cloud.info.endpoint_port, cloud.info.gateway_port)
 
@@ -226,11 +273,16 @@ def test_the_stack_comes_back_after_down_and_up_with_the_same_ids_urls_and_value
     # What the benchmark reads: a snapshot on request, with its cost.
     stats = cloud.snapshot_now()
     assert stats["enabled"] is True and stats["dirty"] is False and stats["snapshots"] >= 1
-    assert stats["path"] == str(fileformat.snapshot_path(cloud.state_dir)) and stats["last_size_bytes"] > 0
+    assert (
+        stats["path"] == str(fileformat.snapshot_path(cloud.state_dir))
+        and stats["last_size_bytes"] > 0
+    )
     assert cloud.header().summary["items"] == 3
 
 
-def test_lab_07_cleanup_leaves_nothing_behind_in_the_snapshot(stack: tuple[Cloud, dict[str, Any]]) -> None:
+def test_lab_07_cleanup_leaves_nothing_behind_in_the_snapshot(
+    stack: tuple[Cloud, dict[str, Any]],
+) -> None:
     import io
 
     from workshop.cleanup import discover, main as cleanup
@@ -247,7 +299,13 @@ def test_lab_07_cleanup_leaves_nothing_behind_in_the_snapshot(stack: tuple[Cloud
     assert [r["RoleName"] for r in cloud.client("iam").list_roles()["Roles"]] == []
     assert cloud.client("logs").describe_log_groups()["logGroups"] == []
     assert fileformat.read_header(fileformat.snapshot_path(cloud.state_dir)).summary == {
-        "tables": 0, "items": 0, "functions": 0, "roles": 0, "rest_apis": 0, "log_groups": 0}
+        "tables": 0,
+        "items": 0,
+        "functions": 0,
+        "roles": 0,
+        "rest_apis": 0,
+        "log_groups": 0,
+    }
 
 
 # -- a crash ---------------------------------------------------------------------------------------
@@ -269,17 +327,27 @@ def test_a_write_older_than_the_interval_survives_kill_9() -> None:
         cloud.start((0, 0))
         ddb, lam, iam = cloud.client("dynamodb"), cloud.client("lambda"), cloud.client("iam")
         ddb.create_table(
-            TableName="t", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            TableName="t",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
         )
-        role = iam.create_role(RoleName="writer", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]
+        role = iam.create_role(
+            RoleName="writer", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
+        )["Role"]
         lam.create_function(
-            FunctionName="writer", Runtime="python3.11", Role=role["Arn"], Handler="writer.handler",
-            Code={"ZipFile": make_zip({"writer.py": WRITER})}, Environment={"Variables": {"TABLE": "t"}},
+            FunctionName="writer",
+            Runtime="python3.11",
+            Role=role["Arn"],
+            Handler="writer.handler",
+            Code={"ZipFile": make_zip({"writer.py": WRITER})},
+            Environment={"Variables": {"TABLE": "t"}},
         )
         # WHEN one item is written directly and one by a function (through the endpoint) ...
         ddb.put_item(TableName="t", Item={"k": {"S": "direct"}, "n": {"N": "19.99"}})
-        answer = lam.invoke(FunctionName="writer", Payload=json.dumps({"k": "by-lambda", "n": "500"}))
+        answer = lam.invoke(
+            FunctionName="writer", Payload=json.dumps({"k": "by-lambda", "n": "500"})
+        )
         assert json.loads(answer["Payload"].read()) == "written"
         # ... and the keeper has written its debounced snapshot by itself (nobody asked) ...
         wait_for_snapshot(cloud, lambda header: header.summary.get("items") == 2)
@@ -307,7 +375,9 @@ def lam_names(cloud: Cloud) -> list[str]:
 
 def _write_foreign_version(path: Path) -> None:
     payload = b"\x80\x05N."
-    header = fileformat.payload_header(payload, moto_version="0.0.1", endpoint_port=None, gateway_port=None)
+    header = fileformat.payload_header(
+        payload, moto_version="0.0.1", endpoint_port=None, gateway_port=None
+    )
     fileformat.write_atomic(path, header, payload)
 
 
@@ -332,12 +402,15 @@ def test_up_sets_a_snapshot_it_cannot_restore_aside_and_starts_empty() -> None:
 
 def test_reset_and_fresh_start_empty() -> None:
     with own_cloud() as cloud:
+
         def make_table(name: str) -> None:
             cloud.info = lifecycle.status(cloud.state_dir)
             cloud._clients.clear()
             cloud.client("dynamodb").create_table(
-                TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+                TableName=name,
+                KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
             )
 
         def tables() -> list[str]:
@@ -349,7 +422,11 @@ def test_reset_and_fresh_start_empty() -> None:
         make_table("kept")
         assert run_cli(cloud, "down").returncode == 0
         status = run_cli(cloud, "status")
-        assert status.returncode == 1 and "saved state:" in status.stdout and "1 table" in status.stdout
+        assert (
+            status.returncode == 1
+            and "saved state:" in status.stdout
+            and "1 table" in status.stdout
+        )
 
         # up --fresh: empty, and the saved state is kept aside, not deleted.
         fresh = run_cli(cloud, "up", "--fresh")

@@ -41,7 +41,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-BackendKey = tuple[str, str]  # (module name, attribute name), e.g. ("moto.dynamodb.models", "dynamodb_backends")
+BackendKey = tuple[
+    str, str
+]  # (module name, attribute name), e.g. ("moto.dynamodb.models", "dynamodb_backends")
 State = dict[BackendKey, dict[str, dict[str, Any]]]
 
 PROTOCOL = 5
@@ -67,7 +69,10 @@ def backends_in_use() -> dict[BackendKey, Any]:
     for backend_dict in list(BackendDict._instances):  # noqa: SLF001 - moto's own registry
         key = global_name(backend_dict)
         if key is None:
-            log.warning("a moto backend (%s) has no global name: not in snapshots", backend_dict.service_name)
+            log.warning(
+                "a moto backend (%s) has no global name: not in snapshots",
+                backend_dict.service_name,
+            )
             continue
         found[key] = backend_dict
     return found
@@ -137,7 +142,13 @@ def _picklable_factory(factory: Any) -> Any:
 
 
 def _reduce_defaultdict(value: collections.defaultdict[Any, Any]) -> Any:
-    return (collections.defaultdict, (_picklable_factory(value.default_factory),), None, None, iter(value.items()))
+    return (
+        collections.defaultdict,
+        (_picklable_factory(value.default_factory),),
+        None,
+        None,
+        iter(value.items()),
+    )
 
 
 def _reduce_lock(value: Any) -> Any:
@@ -249,12 +260,44 @@ class _Pickler(pickle.Pickler):
 
 #: Modules a snapshot never needs and a crafted pickle would use to run a program.
 _FORBIDDEN_MODULES = frozenset(
-    {"os", "posix", "nt", "subprocess", "sys", "shutil", "socket", "importlib", "runpy", "code",
-     "pty", "ctypes", "marshal", "pickle", "_pickle", "webbrowser", "multiprocessing", "signal"}
+    {
+        "os",
+        "posix",
+        "nt",
+        "subprocess",
+        "sys",
+        "shutil",
+        "socket",
+        "importlib",
+        "runpy",
+        "code",
+        "pty",
+        "ctypes",
+        "marshal",
+        "pickle",
+        "_pickle",
+        "webbrowser",
+        "multiprocessing",
+        "signal",
+    }
 )
 _FORBIDDEN_BUILTINS = frozenset(
-    {"eval", "exec", "compile", "open", "__import__", "setattr", "delattr", "input",
-     "breakpoint", "globals", "locals", "vars", "exit", "quit"}
+    {
+        "eval",
+        "exec",
+        "compile",
+        "open",
+        "__import__",
+        "setattr",
+        "delattr",
+        "input",
+        "breakpoint",
+        "globals",
+        "locals",
+        "vars",
+        "exit",
+        "quit",
+    }
 )
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from pathlib import Path
 from typing import TextIO
 
@@ -30,7 +29,9 @@ def status_lines(state_dir: Path, now: float | None = None) -> list[str]:
     """One line about the saved state (and one about set-aside files, if any)."""
     info = fileformat.file_info(state_dir)
     if info is None:
-        lines = [f"saved state: none yet (written to {fileformat.snapshot_path(state_dir)} after changes)"]
+        lines = [
+            f"saved state: none yet (written to {fileformat.snapshot_path(state_dir)} after changes)"
+        ]
     elif not info.created_at:
         lines = [f"saved state: {info.path} cannot be read; the next start sets it aside"]
     else:
@@ -40,7 +41,9 @@ def status_lines(state_dir: Path, now: float | None = None) -> list[str]:
         ]
     aside = fileformat.set_aside_files(state_dir)
     if aside:
-        lines.append(f"set aside:   {len(aside)} older snapshot(s), e.g. {aside[-1].name} (never read)")
+        lines.append(
+            f"set aside:   {len(aside)} older snapshot(s), e.g. {aside[-1].name} (never read)"
+        )
     return lines
 
 
@@ -69,7 +72,9 @@ def set_aside_for_fresh_start(state_dir: Path) -> Path | None:
     return kept
 
 
-def confirm_reset(state_dir: Path, *, stdin: TextIO | None = None, out: TextIO | None = None) -> bool:
+def confirm_reset(
+    state_dir: Path, *, stdin: TextIO | None = None, out: TextIO | None = None
+) -> bool:
     """Ask on the terminal; refuse (never hang, never guess) without one."""
     stdin = sys.stdin if stdin is None else stdin
     out = sys.stdout if out is None else out

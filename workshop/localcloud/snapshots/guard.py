@@ -36,7 +36,9 @@ READ_ACTION_PREFIXES = (
 )  # fmt: skip
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Lambda's Invoke and InvokeAsync (REST paths of the 2015-03-31 and 2014-11-13 APIs).
-LAMBDA_INVOKE_PATH = re.compile(r"^/\d{4}-\d{2}-\d{2}/functions/[^/]+/(invocations|invoke-async/?)$")
+LAMBDA_INVOKE_PATH = re.compile(
+    r"^/\d{4}-\d{2}-\d{2}/functions/[^/]+/(invocations|invoke-async/?)$"
+)
 #: Query-protocol bodies (IAM, STS) are read to find the Action; larger ones are uploads.
 MAX_FORM_BYTES = 1024 * 1024
 

@@ -43,8 +43,12 @@ def interval_from_environment() -> float:
     except ValueError:
         value = -1.0
     if not 0.05 <= value <= 3600:
-        log.warning("%s=%r is not a number of seconds (0.05-3600); using %s", INTERVAL_ENV, raw,
-                    DEFAULT_INTERVAL_S)
+        log.warning(
+            "%s=%r is not a number of seconds (0.05-3600); using %s",
+            INTERVAL_ENV,
+            raw,
+            DEFAULT_INTERVAL_S,
+        )
         return DEFAULT_INTERVAL_S
     return value
 
@@ -117,7 +121,9 @@ class SnapshotKeeper:
             return [self._set_aside(error.reason, str(error))]
         except Exception as error:  # noqa: BLE001 - unpickling can fail in any way
             log.warning("cannot load the snapshot %s", self.path, exc_info=True)
-            return [self._set_aside("broken", f"cannot be loaded ({type(error).__name__}: {error})")]
+            return [
+                self._set_aside("broken", f"cannot be loaded ({type(error).__name__}: {error})")
+            ]
         codec.install(state)
         self.previous_ports = (header.endpoint_port, header.gateway_port)
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(header.created_at))
@@ -195,8 +201,11 @@ class SnapshotKeeper:
         self._failures_in_a_row += 1
         message = f"{type(error).__name__}: {error}"
         if message != self._last_failure:
-            log.error("cannot write the snapshot %s (%s); your latest changes are not saved yet",
-                      self.path, message)
+            log.error(
+                "cannot write the snapshot %s (%s); your latest changes are not saved yet",
+                self.path,
+                message,
+            )
             self._last_failure = message
         self.guard.mark_dirty()
         backoff = min(60.0, self.interval_s * 2 ** min(self._failures_in_a_row, 10))
@@ -248,7 +257,9 @@ class SnapshotKeeper:
             if not failures:
                 raise
             for key, reason in failures.items():
-                log.warning("%s.%s cannot be pickled, it is not kept in snapshots: %s", *key, reason)
+                log.warning(
+                    "%s.%s cannot be pickled, it is not kept in snapshots: %s", *key, reason
+                )
                 self._skipped[key] = reason
                 state.pop(key, None)
             payload = codec.dumps(state)
@@ -263,7 +274,9 @@ class SnapshotKeeper:
         stats.last_pause_ms = paused_s * 1000
         stats.max_pause_ms = max(stats.max_pause_ms, stats.last_pause_ms)
         stats.last_write_ms = write_s * 1000
-        stats.skipped_services = sorted(f"{module}.{name}" for module, name in self._skipped) or None
+        stats.skipped_services = (
+            sorted(f"{module}.{name}" for module, name in self._skipped) or None
+        )
 
     def close(self) -> None:
         """Stop the background thread and write the last changes (``down``)."""
@@ -305,5 +318,7 @@ class SnapshotKeeper:
                 start_response("500 Internal Server Error", [("Content-Type", "application/json")])
                 return [body]
         body = json.dumps(self.describe()).encode()
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        start_response(
+            status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
         return [body]

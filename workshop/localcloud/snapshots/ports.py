@@ -26,8 +26,15 @@ def preferred_ports(
 ) -> tuple[int, int]:
     remembered_endpoint, remembered_gateway = remembered_ports(state_dir)
     return (
-        _choose(endpoint_port, config.ENDPOINT_PORT_ENV, remembered_endpoint, config.default_endpoint_port),
-        _choose(gateway_port, config.GATEWAY_PORT_ENV, remembered_gateway, config.default_gateway_port),
+        _choose(
+            endpoint_port,
+            config.ENDPOINT_PORT_ENV,
+            remembered_endpoint,
+            config.default_endpoint_port,
+        ),
+        _choose(
+            gateway_port, config.GATEWAY_PORT_ENV, remembered_gateway, config.default_gateway_port
+        ),
     )
 
 
