@@ -79,6 +79,9 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_down(args: argparse.Namespace) -> int:
     if lifecycle.stop():
         print("Local cloud stopped.")
+        saved = snapshots.fileformat.file_info(_state_dir())
+        if saved is not None:
+            print(f"Your work is saved in {saved.path}; `up` restores it (`reset` starts from nothing).")
     else:
         print("The local cloud was not running.")
     return 0

@@ -223,6 +223,13 @@ class SnapshotKeeper:
                     return False
                 try:
                     payload, summary = self._pickle()
+                except RuntimeError as error:
+                    self.guard.mark_dirty()
+                    if "changed size during iteration" not in str(error):
+                        raise
+                    # A read request made moto create a backend lazily meanwhile: try again.
+                    self.stats.deferred += 1
+                    return False
                 except BaseException:
                     self.guard.mark_dirty()
                     raise
