@@ -22,7 +22,6 @@ from workshop.target import LOCAL, target_name  # noqa: E402
 def main() -> int:
     if target_name() == LOCAL:
         from workshop.localcloud.lifecycle import ensure_running
-
         from workshop.localcloud.snapshots import take_notice
 
         info = ensure_running()
