@@ -290,3 +290,32 @@ def test_delete_saved_state_removes_the_snapshot_and_keeps_what_was_set_aside(fo
     assert not fileformat.snapshot_path(folder).exists()
     assert kept is not None and kept.exists()
     assert control.delete_saved_state(folder) is False
+
+
+def test_the_first_cell_of_a_notebook_prints_the_notice_once(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workshop import target
+
+    local = target.Target(
+        name=target.LOCAL,
+        region="us-east-1",
+        account_id="123456789012",
+        endpoint="http://127.0.0.1:4566",
+        gateway="http://127.0.0.1:4567",
+    )
+    monkeypatch.setenv("WORKSHOP_STATE_DIR", str(folder))
+    monkeypatch.setenv("WORKSHOP_TARGET", target.LOCAL)
+    monkeypatch.setattr(target, "_connect_local", lambda: local)
+    fileformat.write_notice(folder, ["Restored your local cloud's saved state (...): 1 table."])
+
+    target.connect()
+    first = capsys.readouterr().out.splitlines()
+    target.connect()
+    second = capsys.readouterr().out.splitlines()
+
+    assert first == [
+        target.describe(local),
+        "Restored your local cloud's saved state (...): 1 table.",
+    ]
+    assert second == [target.describe(local)]
