@@ -22,7 +22,7 @@ import pytest
 from moto import mock_aws
 
 from workshop.localcloud.snapshots import codec, fileformat
-from workshop.localcloud.snapshots.guard import StateGuard
+from workshop.localcloud.snapshots.guard import StateGuard, set_control_app
 from workshop.localcloud.snapshots.keeper import SnapshotKeeper
 
 REGION = "us-east-1"
@@ -429,6 +429,7 @@ def test_a_folder_that_cannot_be_written_is_reported_once_and_retried_less_often
         keeper._stop.set()  # noqa: SLF001 - close() would try once more
         guard.changed.set()
         keeper._thread.join(5)  # type: ignore[union-attr]  # noqa: SLF001
+        set_control_app(None)
     assert keeper.stats.failures >= 2 and guard.dirty  # the changes still wait to be saved
     errors = [r for r in caplog.records if "cannot write the snapshot" in r.getMessage()]
     assert len(errors) == 1 and "No space left on device" in errors[0].getMessage()

@@ -228,7 +228,10 @@ def test_the_middleware_holds_the_shared_side_while_moto_answers() -> None:
     assert not reader.dirty
 
 
-def test_the_control_route_says_when_snapshots_are_off() -> None:
+def test_the_control_route_says_when_snapshots_are_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workshop.localcloud.snapshots import guard
+
+    monkeypatch.setattr(guard, "_control_app", None)  # no keeper runs in this process
     answers: list[str] = []
     app = RequestGuard(lambda env, sr: [b"moto"], StateGuard())
     request = environ("GET", "/_localcloud/snapshot")
