@@ -119,19 +119,26 @@ def own_cloud() -> Iterator[Cloud]:
             shutil.rmtree(state_dir, ignore_errors=True)
 
 
-def run_cli(
-    cloud: Cloud, *args: str, stdin: Any = subprocess.DEVNULL
-) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, WORKSHOP_STATE_DIR=str(cloud.state_dir))
-    env[config.ENDPOINT_PORT_ENV] = env[config.GATEWAY_PORT_ENV] = "0"  # any free ports
-    return subprocess.run(
-        [sys.executable, str(CLI), *args],
-        env=env,
-        stdin=stdin,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+def run_cli(cloud: Cloud, *args: str) -> subprocess.CompletedProcess[str]:
+    """``scripts/local_cloud.py`` in this process (no interpreter start per call), any free
+    ports, no terminal on stdin."""
+    import io
+
+    sys.path.insert(0, str(CLI.parent))
+    try:
+        import local_cloud as cli
+    finally:
+        sys.path.remove(str(CLI.parent))
+    os.environ["WORKSHOP_STATE_DIR"] = str(cloud.state_dir)
+    os.environ[config.ENDPOINT_PORT_ENV] = os.environ[config.GATEWAY_PORT_ENV] = "0"
+    out, err, saved_stdin = io.StringIO(), io.StringIO(), sys.stdin
+    sys.stdin = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(list(args))
+    finally:
+        sys.stdin = saved_stdin
+    return subprocess.CompletedProcess(["local_cloud.py", *args], code, out.getvalue(), err.getvalue())
 
 
 def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
