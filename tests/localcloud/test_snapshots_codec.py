@@ -360,7 +360,9 @@ def test_a_snapshot_that_cannot_be_restored_is_set_aside_with_one_line(
     (line,) = lines
     (kept,) = fileformat.set_aside_files(state_dir)
     assert (
-        line.startswith("Started empty: the saved snapshot") and why in line and str(kept) in line
+        line.startswith("Started empty, because the saved snapshot cannot be restored: ")
+        and why in line
+        and str(kept) in line
     )
     assert kept.name.startswith(f"snapshot.pickle.{reason}-")
     assert kept.read_bytes() == original and not path.exists()

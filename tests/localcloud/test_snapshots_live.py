@@ -138,7 +138,9 @@ def run_cli(cloud: Cloud, *args: str) -> subprocess.CompletedProcess[str]:
             code = cli.main(list(args))
     finally:
         sys.stdin = saved_stdin
-    return subprocess.CompletedProcess(["local_cloud.py", *args], code, out.getvalue(), err.getvalue())
+    return subprocess.CompletedProcess(
+        ["local_cloud.py", *args], code, out.getvalue(), err.getvalue()
+    )
 
 
 def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
@@ -400,7 +402,7 @@ def test_up_sets_a_snapshot_it_cannot_restore_aside_and_starts_empty() -> None:
         assert result.returncode == 0, result.stderr
         (kept,) = fileformat.set_aside_files(cloud.state_dir)
         lines = [line for line in result.stdout.splitlines() if line.startswith("Started empty")]
-        assert lines == [f"Started empty: the saved snapshot {lines[0].split('snapshot ', 1)[1]}"]
+        assert len(lines) == 1, result.stdout  # one line says why and where
         assert why in lines[0] and str(kept) in lines[0]
         assert kept.name.startswith(f"snapshot.pickle.{kind}-") and kept.read_bytes() == original
         cloud.info = lifecycle.status(cloud.state_dir)

@@ -122,7 +122,7 @@ class SnapshotKeeper:
         except Exception as error:  # noqa: BLE001 - unpickling can fail in any way
             log.warning("cannot load the snapshot %s", self.path, exc_info=True)
             return [
-                self._set_aside("broken", f"cannot be loaded ({type(error).__name__}: {error})")
+                self._set_aside("broken", f"it cannot be loaded ({type(error).__name__}: {error})")
             ]
         codec.install(state)
         self.previous_ports = (header.endpoint_port, header.gateway_port)
@@ -136,17 +136,17 @@ class SnapshotKeeper:
     def _check_versions(self, header: fileformat.Header) -> None:
         if header.format != fileformat.FORMAT_VERSION:
             raise fileformat.IncompatibleSnapshot(
-                f"has format {header.format}, this local cloud reads format {fileformat.FORMAT_VERSION}"
+                f"it has format {header.format}, this local cloud reads format {fileformat.FORMAT_VERSION}"
             )
         if header.moto != self._moto_version:
             raise fileformat.IncompatibleSnapshot(
-                f"was made with moto {header.moto}, this local cloud runs moto {self._moto_version}"
+                f"it was made with moto {header.moto}, this local cloud runs moto {self._moto_version}"
             )
 
     def _set_aside(self, reason: str, why: str) -> str:
         kept = fileformat.set_aside(self.path, reason)
         where = f"it was kept as {kept}" if kept else f"it was left unread at {self.path}"
-        line = f"Started empty: the saved snapshot {why}; {where}."
+        line = f"Started empty, because the saved snapshot cannot be restored: {why}; {where}."
         log.warning("%s", line)
         return line
 
