@@ -19,6 +19,9 @@ integrations, a ``prod`` deployment — and measures:
   the gate's own work for that call measured in-process (away from HTTP noise); target: at
   most 1 ms added to p50;
 - requests per second with 4 concurrent clients, through the gateway and raw;
+- snapshots (the saved state ``up`` restores): size, how long changing requests are paused while
+  one is taken, how long writing it takes (outside the pause), and the longest any request
+  waited for one, while a client keeps writing (target: no request blocked > 100 ms);
 - the machine's load average, since other processes on a shared machine move every number.
 
 No assertions: it prints what it measured. ``--requests N`` sets the sample size. Whatever
@@ -343,6 +346,51 @@ def proxy_event(path: str, query: dict[str, str] | None = None) -> bytes:
     ).encode()
 
 
+def measure_snapshots(endpoint: str, session, count: int = 10) -> list[tuple[str, str]]:  # noqa: ANN001
+    """Take ``count`` snapshots on request while one client keeps writing items."""
+    import requests
+
+    stop = threading.Event()
+    write_ms: list[float] = []
+
+    def writer() -> None:
+        client = session.client("dynamodb")
+        number = 0
+        while not stop.is_set():
+            number += 1
+            started = time.perf_counter()
+            client.put_item(TableName=TABLE, Item={"productId": {"S": f"snap-{number}"}, "n": {"N": str(number)}})
+            write_ms.append((time.perf_counter() - started) * 1000)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    pauses: list[float] = []
+    stats: dict = {}
+    try:
+        for _ in range(count):
+            time.sleep(0.05)
+            answer = requests.post(f"{endpoint}/_localcloud/snapshot", timeout=30)
+            if answer.status_code != 200:
+                raise RuntimeError(f"snapshot on request answered {answer.status_code}: {answer.text}")
+            stats = answer.json()
+            pauses.append(stats["last_pause_ms"])
+    finally:
+        stop.set()
+        thread.join(10)
+    waited = stats["max_request_wait_ms"]
+    return [
+        ("snapshot size", f"{stats['last_size_bytes'] / 1024:8.1f} KB"),
+        (f"snapshot pause p50 / max (n={len(pauses)})", f"{statistics.median(pauses):8.2f} ms / {max(pauses):.2f} ms"),
+        ("snapshot write to disk (after the pause)", f"{stats['last_write_ms']:8.2f} ms"),
+        (
+            "longest a request waited for a snapshot",
+            f"{waited:8.2f} ms   (target <= 100 ms: {'met' if waited <= 100 else 'NOT met'})",
+        ),
+        (f"put_item p50 / max during snapshots (n={len(write_ms)})",
+         f"{statistics.median(write_ms):8.2f} ms / {max(write_ms):.2f} ms"),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=300, help="samples per latency measurement")
@@ -474,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         checked_p50, unchecked_p50 = statistics.median(checked_samples), statistics.median(unchecked_samples)
         gate_ms = policy_check_cost_ms(count)
         iam_cost_ms = checked_p50 - unchecked_p50
+        snapshot_rows = measure_snapshots(info.endpoint, session)
+
         gateway_p50, gateway_p95 = statistics.median(gateway_samples), percentile(gateway_samples, 0.95)
         raw_p50, raw_p95 = statistics.median(raw_samples), percentile(raw_samples, 0.95)
         warm_p50 = statistics.median(warm_invoke)
@@ -502,6 +552,7 @@ def main(argv: list[str] | None = None) -> int:
             (f"requests/s via gateway, {clients} clients", f"{gateway_rps:8.0f}"),
             (f"requests/s raw get_item, {clients} clients", f"{raw_rps:8.0f}"),
             ("gateway / raw requests/s", f"{gateway_rps / raw_rps:8.2f}x"),
+            *snapshot_rows,
             ("load average (1 min) before / after", f"{load_before:>8} / {load_average()}"),
         ]
     except KeyboardInterrupt:

@@ -51,7 +51,7 @@ def check_target() -> str:
     """Say where the notebooks will build; raise TargetError when that cannot work."""
     if target_name() == LOCAL:
         from workshop.localcloud.lifecycle import LocalCloudError, ensure_running
-        from workshop.target import fresh_cloud_notice
+        from workshop.target import local_start_notices
 
         try:
             info = ensure_running()
@@ -60,8 +60,7 @@ def check_target() -> str:
         line = f"Local cloud: AWS endpoint {info.endpoint}, API gateway {info.gateway}"
         if info.realism and info.realism.get("mode") == "aws":
             line += f"\nRealism mode: AWS's delays and quotas, durations x{info.realism['scale']:g}."
-        notice = fresh_cloud_notice(info.replaced)
-        return f"{notice}\n{line}" if notice else line
+        return "\n".join([line, *local_start_notices(info)])
     target = connect(quiet=True)  # checks the region and the credentials
     return (f"WORKSHOP_TARGET=aws: the notebooks will build in AWS account {target.account_id}, "
             f"region {target.region} (billed).")

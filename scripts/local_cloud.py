@@ -1,13 +1,13 @@
 """Start, inspect and stop the workshop's local cloud (moto + Lambda runtime + execute-api gateway).
 
-    python scripts/local_cloud.py up              # start it (detached) and print its URLs
-    python scripts/local_cloud.py status [--json] # is it running? where?
+    python scripts/local_cloud.py up [--fresh]    # start it (detached), restoring your saved work
+    python scripts/local_cloud.py status [--json] # is it running? where? how old is the saved state?
     python scripts/local_cloud.py url API_ID [--stage prod]   # invoke base URL of a REST API
-    python scripts/local_cloud.py down            # stop it
+    python scripts/local_cloud.py down            # stop it (your work is saved first)
+    python scripts/local_cloud.py reset [--yes]   # delete everything and start from nothing
 
-Everything runs on 127.0.0.1; state lives in .workshop/ (WORKSHOP_STATE_DIR moves it). The local
-cloud keeps tables, functions and APIs in memory only: `down`, a crash or a reboot loses them
-(`python scripts/deploy.py` rebuilds the workshop's stack).
+Everything runs on 127.0.0.1; state lives in .workshop/ (WORKSHOP_STATE_DIR moves it), including
+snapshot.pickle, the saved state that `up` restores (a crash loses at most the last few seconds).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from workshop.localcloud import lifecycle  # noqa: E402
+from workshop.localcloud.snapshots import control as snapshots  # noqa: E402
 from workshop.localcloud.config import ACCOUNT_ID, REGION  # noqa: E402
 
 
@@ -36,26 +37,63 @@ def _print_info(info: lifecycle.LocalCloudInfo, prefix: str) -> None:
         print(f"  log:      {info.log_file}")
 
 
+def _state_dir() -> Path:
+    from workshop.paths import state_dir
+
+    return state_dir()
+
+
+def _print_notice(info: lifecycle.LocalCloudInfo) -> None:
+    """What the start did with the saved state (restored, set aside, ports changed), and that it
+    is empty when an earlier local cloud is gone and nothing could be restored."""
+    from workshop.target import local_start_notices
+
+    for line in local_start_notices(info):
+        print(line)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     running = lifecycle.status()
     if running is not None:
         _print_info(running, "The local cloud is already running")
+        if args.fresh:
+            print(
+                "error: --fresh applies when the local cloud starts; it is running with your work. "
+                "Stop it first (`down`), or use `reset` to delete everything.",
+                file=sys.stderr,
+            )
+            return 1
         try:
             lifecycle.warn_if_realism_differs(running)
         except lifecycle.LocalCloudError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
         return 0
-    info = lifecycle.start()
+    if args.fresh:
+        try:
+            kept = snapshots.set_aside_for_fresh_start(_state_dir())
+        except OSError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        if kept is not None:
+            print(f"Starting empty; your saved state was kept as {kept} "
+                  "(rename it back to snapshot.pickle, with the local cloud stopped, to return to it).")
+    try:
+        info = lifecycle.start()
+    except lifecycle.LocalCloudError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     _print_info(info, "Local cloud started")
-    if info.replaced:
-        print(f"  note:     {info.replaced}; this one starts empty (state lives in memory only)")
+    _print_notice(info)
     return 0
 
 
 def cmd_down(args: argparse.Namespace) -> int:
     if lifecycle.stop():
-        print("Local cloud stopped. Everything it held (tables, functions, APIs, logs) is gone.")
+        print("Local cloud stopped.")
+        saved = snapshots.fileformat.file_info(_state_dir())
+        if saved is not None:
+            print(f"Your work is saved in {saved.path}; `up` restores it (`reset` starts from nothing).")
     else:
         print("The local cloud was not running.")
     return 0
@@ -75,12 +113,45 @@ def cmd_status(args: argparse.Namespace) -> int:
         document = {"running": info is not None, "endpoint": None, "gateway": None}
         if info is not None:
             document.update(info.to_dict())
+        document["saved_state"] = snapshots.status_document(_state_dir())
         print(json.dumps(document, indent=2))
         return 0  # the answer is in the document ("running"), for scripts that parse it
     if info is None:
         print("The local cloud is not running. Start it with: python scripts/local_cloud.py up")
+        for line in snapshots.status_lines(_state_dir()):
+            print(f"  {line}")
         return 1
     _print_info(info, "The local cloud is running")
+    for line in snapshots.status_lines(_state_dir()):
+        print(f"  {line}")
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    directory = _state_dir()
+    if not args.yes:
+        try:
+            if not snapshots.confirm_reset(directory):
+                print("Nothing was changed.")
+                return 1
+        except snapshots.ResetRefused as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    was_running = lifecycle.stop()
+    deleted = snapshots.delete_saved_state(directory)
+    print("Deleted the saved state." if deleted else "There was no saved state.")
+    aside = snapshots.fileformat.set_aside_files(directory)
+    if aside:
+        print(f"{len(aside)} snapshot(s) set aside earlier stay in {directory} (delete them by hand).")
+    if not was_running:
+        print("The local cloud is stopped; the next start is empty.")
+        return 0
+    try:
+        info = lifecycle.start()
+    except lifecycle.LocalCloudError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    _print_info(info, "Local cloud restarted, empty")
     return 0
 
 
@@ -133,10 +204,21 @@ def build_parser() -> argparse.ArgumentParser:
         prog="local_cloud.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start the local cloud (or report the running one)").set_defaults(
-        handler=cmd_up
+    up = commands.add_parser("up", help="start the local cloud (or report the running one)")
+    up.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start empty: the saved state is renamed aside (not deleted), not restored",
     )
-    commands.add_parser("down", help="stop the local cloud").set_defaults(handler=cmd_down)
+    up.set_defaults(handler=cmd_up)
+    commands.add_parser("down", help="stop the local cloud (its state is saved first)").set_defaults(
+        handler=cmd_down
+    )
+    reset = commands.add_parser(
+        "reset", help="delete everything the local cloud holds, and its saved state; start from nothing"
+    )
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.set_defaults(handler=cmd_reset)
     status = commands.add_parser("status", help="is the local cloud running?")
     status.add_argument("--json", action="store_true", help="print a JSON object")
     status.set_defaults(handler=cmd_status)

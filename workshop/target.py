@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 LOCAL = "local"
 AWS = "aws"
@@ -42,8 +44,8 @@ class TargetError(RuntimeError):
 
 #: What connect() prints when it had to start a new, empty local cloud in place of an old one.
 FRESH_CLOUD_NOTICE = (
-    "NOTE: {what}. The local cloud keeps everything in memory, so this is a NEW, EMPTY local "
-    "cloud: the tables, functions and APIs you built before are gone. Run this notebook's "
+    "NOTE: {what}. No saved work could be restored, so this local cloud started EMPTY: the "
+    "tables, functions and APIs you built before are not in it. Run this notebook's "
     "catch-up cell (the `catch_up(through=...)` cell near the top of notebooks 02-07) to "
     "rebuild what earlier labs built, or `python scripts/deploy.py --through LAB` from a shell."
 )
@@ -104,11 +106,20 @@ def connect(*, quiet: bool = False) -> Target:
     return target
 
 
-def fresh_cloud_notice(replaced: str | None) -> str | None:
-    """The notice for a local cloud started in place of one that is gone (None: nothing to say)."""
-    if not replaced:
-        return None
-    return FRESH_CLOUD_NOTICE.format(what=replaced[0].upper() + replaced[1:])
+def local_start_notices(info: Any) -> list[str]:
+    """What a learner must hear once after the local cloud started: what became of the saved work
+    (restored, set aside, ports changed: workshop.localcloud.snapshots), and, when an earlier local
+    cloud is gone (``info.replaced``) and nothing could be restored, that this one is empty and how
+    to catch up. The snapshot's lines are handed out once (the first reader takes them)."""
+    from workshop.localcloud.snapshots import take_notice
+    from workshop.localcloud.snapshots.keeper import RESTORED_NOTICE_PREFIX
+
+    lines = take_notice(Path(info.state_dir)) if getattr(info, "state_dir", None) else []
+    restored = any(line.startswith(RESTORED_NOTICE_PREFIX) for line in lines)
+    replaced = getattr(info, "replaced", None)
+    if replaced and not restored:
+        lines.append(FRESH_CLOUD_NOTICE.format(what=replaced[0].upper() + replaced[1:]))
+    return lines
 
 
 def describe(target: Target) -> str:
@@ -214,10 +225,9 @@ def _connect_local() -> Target:
         info = ensure_running()
     except LocalCloudError as error:
         raise TargetError(str(error)) from None
-    notice = fresh_cloud_notice(info.replaced)
-    if notice:
-        # Printed even with quiet=True: losing earlier work must never go unnoticed.
-        print(notice)
+    for line in local_start_notices(info):
+        # Printed even with quiet=True: what became of earlier work must never go unnoticed.
+        print(line)
     if local_identity_from_environment():
         credentials = {key: os.environ.get(key) for key in (
             "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",

@@ -172,7 +172,8 @@ def test_up_status_down_in_a_fresh_state_folder(tmp_path, monkeypatch, capsys):
         assert cli_main("status") == 1
         assert "not running" in capsys.readouterr().out
         assert cli_main("status", "--json") == 0
-        assert json.loads(capsys.readouterr().out) == {"running": False, "endpoint": None, "gateway": None}
+        assert json.loads(capsys.readouterr().out) == {
+            "running": False, "endpoint": None, "gateway": None, "saved_state": None}
         assert cli_main("down") == 0
         assert "was not running" in capsys.readouterr().out
         assert "local cloud stopped" in (tmp_path / config.LOG_FILE_NAME).read_text()

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from workshop.localcloud.snapshots.guard import GUARD
+
 # moto's LogStream.put_log_events is not thread-safe ("to be thread safe this would need a
 # lock"); every writer of the local cloud goes through this one. Re-entrant because a
 # subscription filter can make moto invoke a function from inside put_log_events.
@@ -189,7 +191,7 @@ class LambdaLogStream:
             {"timestamp": stamp, "message": cap_log_event(message)} for stamp, message in events
         ]
         added = sum(event_cost(record["message"]) for record in records)
-        with _LOGS_LOCK:
+        with GUARD.changing(), _LOGS_LOCK:  # a snapshot never sees half a write
             if self._may_write is not None:
                 group = self._backend.groups.get(self.group_name)
                 stream_exists = group is not None and self.stream_name in group.streams

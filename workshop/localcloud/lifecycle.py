@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from workshop.localcloud import config
+from workshop.localcloud.snapshots.ports import preferred_ports
 from workshop.paths import state_dir as default_state_dir
 
 #: How long ``start`` waits for the process to listen (it needs about 1.5 s).
@@ -327,8 +328,8 @@ def start(
     """Start the local cloud as a detached process and wait until it serves.
 
     Ports: ``None`` means the preferred port (``WORKSHOP_ENDPOINT_PORT`` / ``WORKSHOP_GATEWAY_PORT``,
-    else 4566 / 4567), or a free port when that one is taken; ``0`` means any free port; any
-    other number must be free. If a local cloud already runs for ``state_dir``, it is returned
+    else the ones of the saved state, else 4566 / 4567), or a free port when that one is taken;
+    ``0`` means any free port; any other number must be free. If a local cloud already runs for ``state_dir``, it is returned
     unchanged.
     """
     directory = _writable_state_dir(state_dir)
@@ -338,8 +339,8 @@ def start(
         if running is not None:
             return running
         fallback = endpoint_port is None or gateway_port is None
-        endpoint = config.default_endpoint_port() if endpoint_port is None else endpoint_port
-        gateway = config.default_gateway_port() if gateway_port is None else gateway_port
+        # The ports of the saved state first, so restored APIs keep their URLs.
+        endpoint, gateway = preferred_ports(directory, endpoint_port, gateway_port)
         return _spawn(directory, endpoint, gateway, fallback)
 
 

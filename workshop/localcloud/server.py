@@ -144,6 +144,7 @@ class LocalCloudServer:
         from workshop.localcloud import dynamodb_atomic, moto_seam, rules
         from workshop.localcloud.http_guard import EndpointGuard, StrictRequestLine
         from workshop.localcloud.runtime import LambdaRuntime
+        from workshop.localcloud.snapshots.guard import guard_requests
 
         # One line per request from werkzeug would drown the useful messages (and cost time).
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -167,7 +168,11 @@ class LocalCloudServer:
         def endpoint_server(port: int) -> Any:
             try:
                 return make_server(
-                    self.host, port, app, threaded=True, request_handler=EndpointRequestHandler
+                    self.host,
+                    port,
+                    guard_requests(app),  # changing requests pause while a snapshot is taken
+                    threaded=True,
+                    request_handler=EndpointRequestHandler,
                 )
             except SystemExit as exit_:
                 # werkzeug prints "Port N is in use" and exits instead of raising OSError.
@@ -356,11 +361,13 @@ def main(argv: list[str] | None = None) -> int:
         fallback_to_free_ports=args.fallback_ports,
         state_dir=state_dir,
     )
+    keeper = _restore_snapshot(state_dir)
     try:
         server.start()
     except (OSError, realism.RealismSettingError) as error:
         log.error("%s", error)
         return 1
+    _start_snapshots(keeper, server)
     write_state(server, state_file, state_dir / config.LOG_FILE_NAME)
     print(f"Local cloud ready: endpoint {server.endpoint}  gateway {server.gateway}", flush=True)
     threading.Thread(target=server.warm_up, name="warm-up", daemon=True).start()
@@ -369,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         server.stop()
+        keeper.close()  # the last changes, after the ports stopped taking new ones
         try:
             state = json.loads(state_file.read_text())
             if state.get("pid") == os.getpid():
@@ -376,3 +384,25 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
     return 0
+
+
+def _restore_snapshot(state_dir: Path) -> Any:
+    """Load the learner's saved state into moto before anything listens (see ``snapshots``)."""
+    from workshop.localcloud.snapshots.keeper import SnapshotKeeper
+
+    configure_moto_environment()  # the account and managed policies restored backends expect
+    keeper = SnapshotKeeper(state_dir)
+    keeper.notice = keeper.restore()
+    return keeper
+
+
+def _start_snapshots(keeper: Any, server: LocalCloudServer) -> None:
+    from workshop.localcloud.snapshots import fileformat
+
+    described = server.describe()
+    keeper.ports = (described["endpoint_port"], described["gateway_port"])
+    lines = keeper.notice + keeper.port_notice()
+    for line in lines:
+        log.info("%s", line)
+    fileformat.write_notice(server.state_dir or Path("."), lines)
+    keeper.start()

@@ -27,7 +27,6 @@ import binascii
 import copy
 import json
 import re
-import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
