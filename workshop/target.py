@@ -103,18 +103,29 @@ def connect(*, quiet: bool = False) -> Target:
     target = _connect_local() if target_name() == LOCAL else _connect_aws()
     if not quiet:
         print(describe(target))
+    if target.is_local:
+        # Printed even with quiet=True: what became of earlier work must never go unnoticed.
+        for line in local_start_notices(_last_local_start):
+            print(line)
     return target
 
 
-def local_start_notices(info: Any) -> list[str]:
+#: The LocalCloudInfo of the last local connect (for the notices connect() prints).
+_last_local_start: Any = None
+
+
+def local_start_notices(info: Any | None) -> list[str]:
     """What a learner must hear once after the local cloud started: what became of the saved work
     (restored, set aside, ports changed: workshop.localcloud.snapshots), and, when an earlier local
     cloud is gone (``info.replaced``) and nothing could be restored, that this one is empty and how
-    to catch up. The snapshot's lines are handed out once (the first reader takes them)."""
+    to catch up. ``info`` is the LocalCloudInfo of the start (None: the state folder's notice
+    only). The snapshot's lines are handed out once (the first reader takes them)."""
     from workshop.localcloud.snapshots import take_notice
     from workshop.localcloud.snapshots.keeper import RESTORED_NOTICE_PREFIX
+    from workshop.paths import state_dir
 
-    lines = take_notice(Path(info.state_dir)) if getattr(info, "state_dir", None) else []
+    folder = getattr(info, "state_dir", None) or state_dir()
+    lines = take_notice(Path(folder))
     restored = any(line.startswith(RESTORED_NOTICE_PREFIX) for line in lines)
     replaced = getattr(info, "replaced", None)
     if replaced and not restored:
@@ -225,9 +236,8 @@ def _connect_local() -> Target:
         info = ensure_running()
     except LocalCloudError as error:
         raise TargetError(str(error)) from None
-    for line in local_start_notices(info):
-        # Printed even with quiet=True: what became of earlier work must never go unnoticed.
-        print(line)
+    global _last_local_start
+    _last_local_start = info  # connect() says what became of earlier work
     if local_identity_from_environment():
         credentials = {key: os.environ.get(key) for key in (
             "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",

@@ -271,11 +271,11 @@ def test_connect_says_when_it_replaced_a_crashed_local_cloud_with_an_empty_one(c
     info = lifecycle.status(state_dir)
     try:
         assert info is not None
-        assert "NEW, EMPTY" not in first  # the first local cloud of the folder: nothing lost
+        assert "started EMPTY" not in first  # the first local cloud of the folder: nothing lost
         os.kill(info.pid, signal.SIGKILL)  # a crash (or a reboot)
         assert wait_until(lambda: not lifecycle._pid_alive(info.pid), 5)
         second = _connect_output(capsys)
-        assert "NEW, EMPTY" in second
+        assert "started EMPTY" in second
         assert f"pid {info.pid}" in second and "crashed" in second
         assert "catch_up(" in second  # names the catch-up cell
     finally:
@@ -289,7 +289,7 @@ def test_connect_says_when_the_old_local_cloud_was_stopped_with_down(connect_env
     try:
         assert lifecycle.stop(state_dir)
         again = _connect_output(capsys)
-        assert "NEW, EMPTY" in again and "local_cloud.py down" in again
-        assert "NEW, EMPTY" not in _connect_output(capsys)  # still running: nothing to say
+        assert "started EMPTY" in again and "local_cloud.py down" in again
+        assert "started EMPTY" not in _connect_output(capsys)  # still running: nothing to say
     finally:
         lifecycle.stop(state_dir)

@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from function_roles import allow_function_basics
 from localcloud_support import TRUST_POLICY, make_zip
 
 from workshop.localcloud import config, lifecycle
@@ -344,6 +345,7 @@ def test_a_write_older_than_the_interval_survives_kill_9() -> None:
         role = iam.create_role(
             RoleName="writer", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
         )["Role"]
+        allow_function_basics(iam, "writer")  # the function runs as its role: let it write
         lam.create_function(
             FunctionName="writer",
             Runtime="python3.11",
