@@ -159,7 +159,8 @@ def test_inline_policy_allows_only_its_actions_on_its_resources(cloud: InProcess
         400, "AccessDeniedException", implicit(user_arn(name), "dynamodb:PutItem", other_arn))
     assert denied(lambda: ddb.scan(TableName=mine)) == (
         400, "AccessDeniedException", implicit(user_arn(name), "dynamodb:Scan", mine_arn))
-    assert denied(ddb.list_tables)[2] == implicit(user_arn(name), "dynamodb:ListTables", "*")
+    assert denied(ddb.list_tables)[2] == implicit(
+        user_arn(name), "dynamodb:ListTables", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/*")
 
 
 def test_group_and_managed_policies_apply_to_the_user(cloud: InProcessCloud):
@@ -225,6 +226,23 @@ def test_not_action_and_not_resource(cloud: InProcessCloud):
         "with an explicit deny in an identity-based policy")
     assert denied(lambda: ddb.delete_table(TableName=free))[1] == "AccessDeniedException"
     assert denied(client("iam").list_users)[1] == "AccessDenied"
+
+
+def test_iam_list_actions_are_authorized_on_the_listed_path(cloud: InProcessCloud):
+    """AWS's denials: "iam:ListRoles on resource: arn:aws:iam::A:role/", "iam:ListPolicies on
+    resource: policy path /": a role-scoped Resource does not allow listing, "*" does."""
+    name, scoped = new_user(cloud, allow(["iam:ListRoles", "iam:ListPolicies", "iam:CreatePolicy"],
+                                         [f"arn:aws:iam::{ACCOUNT}:role/inventory-*",
+                                          f"arn:aws:iam::{ACCOUNT}:policy/inventory-*"]))
+    _, star = new_user(cloud, allow(["iam:ListRoles", "iam:ListPolicies"], "*"))
+
+    assert denied(scoped("iam").list_roles)[2] == implicit(user_arn(name), "iam:ListRoles", f"arn:aws:iam::{ACCOUNT}:role/")
+    assert denied(scoped("iam").list_policies)[2] == implicit(user_arn(name), "iam:ListPolicies", "policy path /")
+    assert denied(lambda: scoped("iam").create_policy(PolicyName="other", PolicyDocument=document(
+        allow("s3:*", "*"))))[2] == implicit(user_arn(name), "iam:CreatePolicy", "policy other")
+    scoped("iam").create_policy(PolicyName=unique("inventory-p"), PolicyDocument=document(allow("s3:*", "*")))
+    assert star("iam").list_roles()["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert star("iam").list_policies()["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
 def test_resource_tag_and_request_tag_conditions(cloud: InProcessCloud):
@@ -638,7 +656,8 @@ def test_a_roles_permissions_boundary_limits_its_sessions(cloud: InProcessCloud)
                                   "aws_session_token": credentials["SessionToken"]})
 
     session("dynamodb").list_tables()
-    assert denied(lambda: session("dynamodb").describe_table(TableName="x"))[1] == "AccessDeniedException"
+    assert denied(lambda: session("dynamodb").describe_table(TableName="x"))[2].endswith(
+        "because no permissions boundary allows the dynamodb:DescribeTable action")
 
 
 def test_a_session_policy_narrows_the_session(cloud: InProcessCloud):
@@ -656,7 +675,8 @@ def test_a_session_policy_narrows_the_session(cloud: InProcessCloud):
                                   "aws_session_token": credentials["SessionToken"]})
 
     session("dynamodb").list_tables()
-    assert denied(lambda: session("dynamodb").describe_table(TableName="x"))[1] == "AccessDeniedException"
+    assert denied(lambda: session("dynamodb").describe_table(TableName="x"))[2].endswith(
+        "because no session policy allows the dynamodb:DescribeTable action")
 
 
 def test_get_function_on_a_tagged_function_also_needs_list_tags(cloud: InProcessCloud):
@@ -673,3 +693,15 @@ def test_get_function_on_a_tagged_function_also_needs_list_tags(cloud: InProcess
     assert denied(lambda: only_get("lambda").get_function(FunctionName=tagged))[2] == implicit(
         user_arn(name), "lambda:ListTags", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{tagged}")
     assert get_and_list("lambda").get_function(FunctionName=tagged)["Tags"] == {"owner": "ada"}
+
+
+def test_iam_resource_tag_conditions_read_the_roles_tags(cloud: InProcessCloud):
+    iam = cloud.client("iam")
+    mine, theirs = unique("inventory-tagged"), unique("inventory-tagged")
+    for role, owner in ((mine, "ada"), (theirs, "bob")):
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
+                        Tags=[{"Key": "owner", "Value": owner}])
+    _, client = new_user(cloud, allow("iam:GetRole", "*", Condition={"StringEquals": {"iam:ResourceTag/owner": "ada"}}))
+
+    assert client("iam").get_role(RoleName=mine)["Role"]["RoleName"] == mine
+    assert denied(lambda: client("iam").get_role(RoleName=theirs))[:2] == (403, "AccessDenied")

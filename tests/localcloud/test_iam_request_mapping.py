@@ -9,11 +9,13 @@ AWS's denials name (``log-group:NAME:log-stream:``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
+from moto import mock_aws
 
 from workshop.localcloud.iam.actions import ApiCall, Check, HttpRequest, api_call
 
@@ -61,6 +63,15 @@ def mapped(service: str, operation: str, caller: str | None = None, **params: An
     return api_call(signing, http, caller)
 
 
+@pytest.fixture(autouse=True)
+def moto_backends() -> Iterator[None]:
+    """The IAM mapping reads moto's IAM backend (existing roles' paths): inside mock_aws, so no
+    backend outlives the test (a later in-process local cloud builds its own, with the AWS
+    managed policies it loads)."""
+    with mock_aws():
+        yield
+
+
 def pairs(call: ApiCall) -> list[tuple[str, str]]:
     return [(check.action, check.resource) for check in call.checks]
 
@@ -79,7 +90,8 @@ def pairs(call: ApiCall) -> list[tuple[str, str]]:
         ("query", {"TableName": "inventory-ada", "IndexName": "byName"}, [("dynamodb:Query", TABLE + "/index/byName")]),
         ("describe_table", {"TableName": "inventory-ada"}, [("dynamodb:DescribeTable", TABLE)]),
         ("delete_table", {"TableName": TABLE}, [("dynamodb:DeleteTable", TABLE)]),
-        ("list_tables", {}, [("dynamodb:ListTables", "*")]),
+        # AWS's denial: "dynamodb:ListTables on resource: arn:aws:dynamodb:R:A:table/*"
+        ("list_tables", {}, [("dynamodb:ListTables", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/*")]),
         ("list_tags_of_resource", {"ResourceArn": TABLE}, [("dynamodb:ListTagsOfResource", TABLE)]),
         ("batch_write_item", {"RequestItems": {
             "inventory-ada": [{"PutRequest": {"Item": {"productId": {"S": "1"}}}}],
@@ -235,8 +247,13 @@ def test_apigateway(operation: str, params: dict, expected: list):
          [("iam:PutRolePolicy", ROLE)]),
         ("list_instance_profiles_for_role", {"RoleName": "inventory-ada-role"},
          [("iam:ListInstanceProfilesForRole", ROLE)]),
-        ("list_roles", {}, [("iam:ListRoles", "*")]),
-        ("list_policies", {}, [("iam:ListPolicies", "*")]),
+        # AWS: "iam:ListRoles on resource: arn:aws:iam::A:role/", "iam:ListPolicies on
+        # resource: policy path /" (denials recorded from AWS).
+        ("list_roles", {}, [("iam:ListRoles", f"arn:aws:iam::{ACCOUNT}:role/")]),
+        ("list_roles", {"PathPrefix": "/service-role/"}, [("iam:ListRoles", f"arn:aws:iam::{ACCOUNT}:role/service-role/")]),
+        ("list_users", {}, [("iam:ListUsers", f"arn:aws:iam::{ACCOUNT}:user/")]),
+        ("list_policies", {}, [("iam:ListPolicies", "policy path /")]),
+        ("get_account_summary", {}, [("iam:GetAccountSummary", "*")]),
         ("list_policy_tags", {"PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/p"},
          [("iam:ListPolicyTags", f"arn:aws:iam::{ACCOUNT}:policy/p")]),
         ("create_policy", {"PolicyName": "p", "PolicyDocument": "{}"},
@@ -300,3 +317,10 @@ def test_tag_on_create_needs_the_tag_permission_too():
     assert pairs(untagged) == [("iam:CreateRole", ROLE)]
     assert pairs(function) == [("lambda:CreateFunction", FUNCTION), ("lambda:TagResource", FUNCTION),
                                ("iam:PassRole", ROLE)]
+
+
+def test_an_integration_with_credentials_passes_the_role_to_api_gateway():
+    call = mapped("apigateway", "put_integration", restApiId="a1", resourceId="r1", httpMethod="GET",
+                  type="AWS_PROXY", credentials=ROLE)
+
+    assert call.checks[1] == Check("iam:PassRole", ROLE, {"iam:passedtoservice": ["apigateway.amazonaws.com"]})

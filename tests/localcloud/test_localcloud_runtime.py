@@ -90,6 +90,7 @@ def test_invoke_runs_the_deployed_zip_with_its_environment_and_context(cloud):
     assert env["AWS_ENDPOINT_URL"] == cloud.endpoint
     # The execution role's temporary credentials (test_iam_enforcement checks whose they are).
     assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA") and env["AWS_SESSION_TOKEN"]
+    assert env["AWS_ACCESS_KEY"] == env["AWS_ACCESS_KEY_ID"]
     assert env["_HANDLER"] == "app.handler"
     assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.11"
     assert env["LAMBDA_TASK_ROOT"] == body["cwd"]

@@ -430,9 +430,11 @@ def execution_role_variables(config: FunctionConfig) -> dict[str, str]:
     from workshop.localcloud.iam import execution_role_credentials
 
     role_arn = str(getattr(config.model, "role", "") or "")
-    return execution_role_credentials(
+    credentials = execution_role_credentials(
         role_arn, config.name, account_id=config.account_id, region=config.region
     )
+    # Lambda's "Defined runtime environment variables" list AWS_ACCESS_KEY beside _ID.
+    return {**credentials, "AWS_ACCESS_KEY": credentials["AWS_ACCESS_KEY_ID"]}
 
 
 def _role_may_write_logs(config: FunctionConfig) -> Any:

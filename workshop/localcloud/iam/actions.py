@@ -10,17 +10,23 @@ Resources, per service (Service Authorization Reference, "Resource types defined
 
 - DynamoDB: ``arn:aws:dynamodb:R:A:table/NAME`` (``.../index/INDEX`` for a Query or Scan of an
   index); batch and transaction calls are checked per table and per item action;
-  ``ListTables`` / ``DescribeLimits`` on ``*``.
+  ``ListTables`` on ``table/*`` (as AWS's denials name it), ``DescribeLimits`` on ``*``.
 - Lambda: ``arn:aws:lambda:R:A:function:NAME`` (``:QUALIFIER`` appended for a qualified call);
   ``Invoke`` is ``lambda:InvokeFunction``; ``ListFunctions`` on ``*``. Creating a function, or
   changing its role, also needs ``iam:PassRole`` on the role with ``iam:PassedToService`` =
   ``lambda.amazonaws.com``.
-- IAM: role, user, group, policy and instance-profile ARNs (with their path); list actions on
-  ``*``.
+- IAM: role, user, group, policy and instance-profile ARNs (with their path); ``ListRoles``
+  (``ListUsers``...) on ``arn:aws:iam::A:role/`` plus the path prefix, ``ListPolicies`` on
+  "policy path /" (so only ``*`` allows it), other account-wide actions on ``*`` — the
+  resources AWS's denials name.
 - CloudWatch Logs: the ARN AWS's own denials name, ``log-group:NAME:log-stream:`` for group
   actions and ``log-group:NAME:log-stream:STREAM`` for stream actions (so policies need the
   ``log-group:NAME:*`` form, as AWS's documentation tells you); ``DescribeLogGroups`` on
-  ``log-group::log-stream:``; tagging on the ARN in the request.
+  ``log-group::log-stream:``; tagging on the ARN in the request. (Denials recorded from AWS:
+  widdix/aws-cf-templates#308 "logs:CreateLogGroup on resource: ...:log-group:NAME:log-stream:",
+  hashicorp/terraform-provider-aws#8804 "logs:DescribeLogGroups is performed on
+  :log-group::log-stream:"; "CreateLogGroup with Tags. An additional permission
+  logs:TagResource is required", DataDog/cloudformation-template#61.)
 - API Gateway: ``apigateway:<HTTP method>`` on ``arn:aws:apigateway:R::<path>``.
 - STS: ``sts:AssumeRole`` on the role ARN (its trust policy is checked too).
 - Budgets: ``budgets:ModifyBudget`` / ``budgets:ViewBudget`` on
@@ -48,6 +54,8 @@ class Check:
     action: str
     resource: str
     keys: dict[str, list[str]] = field(default_factory=dict)  # request condition keys, lower case
+    #: how AWS's denial names the resource when that is not the ARN ("policy path /")
+    shown_as: str | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -108,7 +116,7 @@ def _tag_keys(tags: dict[str, str]) -> dict[str, list[str]]:
 
 # -- DynamoDB ---------------------------------------------------------------------------------
 
-_DYNAMODB_ACCOUNT_WIDE = {"ListTables", "DescribeLimits", "DescribeEndpoints", "ListBackups",
+_DYNAMODB_ACCOUNT_WIDE = {"DescribeLimits", "DescribeEndpoints", "ListBackups",
                           "ListGlobalTables", "ListExports", "ListImports", "ListStreams"}
 
 
@@ -123,7 +131,10 @@ def dynamodb_call(request: HttpRequest) -> ApiCall:
 
     action = f"dynamodb:{operation}"
     checks: list[Check] = []
-    if operation in _DYNAMODB_ACCOUNT_WIDE:
+    if operation == "ListTables":
+        # AWS's denial: "dynamodb:ListTables on resource: arn:aws:dynamodb:R:A:table/*".
+        checks.append(Check(action, prefix + "*"))
+    elif operation in _DYNAMODB_ACCOUNT_WIDE:
         checks.append(Check(action, "*"))
     elif operation in ("BatchGetItem", "BatchWriteItem"):
         for name in (body.get("RequestItems") or {}):
@@ -356,13 +367,23 @@ def apigateway_call(request: HttpRequest) -> ApiCall:
         keys = _tag_keys({str(k): str(v) for k, v in (request.json().get("tags") or {}).items()})
     elif request.method == "POST" and request.path.rstrip("/") == "/restapis":
         keys = _tag_keys({str(k): str(v) for k, v in (request.json().get("tags") or {}).items()})
-    return ApiCall("apigateway", request.method, [Check(f"apigateway:{request.method}", resource, keys)])
+    checks = [Check(f"apigateway:{request.method}", resource, keys)]
+    if request.method == "PUT" and request.path.rstrip("/").endswith("/integration"):
+        credentials = str(request.json().get("credentials") or "")
+        if credentials.startswith("arn:") and ":role/" in credentials:
+            # Giving an integration a role passes that role to API Gateway (iam:PassRole,
+            # iam:PassedToService apigateway.amazonaws.com).
+            checks.append(Check("iam:PassRole", credentials, {"iam:passedtoservice": ["apigateway.amazonaws.com"]}))
+    return ApiCall("apigateway", request.method, checks)
 
 
 # -- IAM --------------------------------------------------------------------------------------
 
+#: List operations authorized on the path they list: "iam:ListRoles on resource:
+#: arn:aws:iam::A:role/" (or role/PATH/ with PathPrefix), as AWS's denials show.
+_IAM_PATH_LISTS = {"ListRoles": "role", "ListUsers": "user", "ListGroups": "group",
+                   "ListInstanceProfiles": "instance-profile"}
 _IAM_ACCOUNT_WIDE = {
-    "ListRoles", "ListUsers", "ListGroups", "ListPolicies", "ListInstanceProfiles",
     "GetAccountSummary", "GetAccountPasswordPolicy", "ListAccountAliases",
     "GetAccountAuthorizationDetails", "GenerateCredentialReport", "GetCredentialReport",
     "ListOpenIDConnectProviders", "ListSAMLProviders", "ListServerCertificates",
@@ -435,7 +456,13 @@ def iam_call(request: HttpRequest, caller_user_arn: str | None) -> ApiCall:
         return find
 
     path = params.get("Path")
-    if operation in _IAM_ACCOUNT_WIDE:
+    shown_as = None
+    if operation in _IAM_PATH_LISTS:
+        resource = f"arn:aws:iam::{account}:{_IAM_PATH_LISTS[operation]}{params.get('PathPrefix') or '/'}"
+    elif operation == "ListPolicies":
+        # AWS names no ARN here ("on resource: policy path /"): only Resource "*" matches it.
+        resource = f"policy path {params.get('PathPrefix') or '/'}"
+    elif operation in _IAM_ACCOUNT_WIDE:
         resource = "*"
     elif "RoleName" in params:
         resource = _iam_arn(account, "role", params["RoleName"], path, existing("role", params["RoleName"]))
@@ -448,6 +475,7 @@ def iam_call(request: HttpRequest, caller_user_arn: str | None) -> ApiCall:
                             existing("instance-profile", params["InstanceProfileName"]))
     elif operation == "CreatePolicy":
         resource = f"arn:aws:iam::{account}:policy{path or '/'}{params.get('PolicyName', '')}"
+        shown_as = f"policy {params.get('PolicyName', '')}"  # AWS's denial: "on resource: policy NAME"
     elif "PolicyArn" in params:
         resource = params["PolicyArn"]
     elif "PolicySourceArn" in params:
@@ -458,7 +486,7 @@ def iam_call(request: HttpRequest, caller_user_arn: str | None) -> ApiCall:
         resource = caller_user_arn or f"arn:aws:iam::{account}:root"
     else:
         resource = "*"
-    checks = [Check(action, resource, keys)]
+    checks = [Check(action, resource, keys, shown_as)]
     tag_action = _IAM_TAG_ON_CREATE.get(operation)
     if tag_action and tags:
         # IAM User Guide, "Permissions required to tag IAM entities": creating an entity with

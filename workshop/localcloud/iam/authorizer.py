@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from workshop.localcloud import config
 from workshop.localcloud.iam.actions import Check
 from workshop.localcloud.iam.conditions import UnsupportedCondition
-from workshop.localcloud.iam.errors import denial_message
+from workshop.localcloud.iam.errors import (
+    IDENTITY_POLICY,
+    PERMISSIONS_BOUNDARY,
+    SESSION_POLICY,
+    denial_message,
+)
 from workshop.localcloud.iam.policy import KeyLookup, Outcome, compile_any, evaluate, trust_allows
 from workshop.localcloud.iam.principals import (
     ASSUMED_ROLE,
@@ -48,6 +53,8 @@ class Decision:
     resource: str
     #: refused by a trust policy: AWS's message then gives no reason
     by_trust_policy: bool = False
+    #: which policy type refused: identity-based policy, session policy, permissions boundary
+    policy_type: str = IDENTITY_POLICY
 
     @property
     def message(self) -> str:
@@ -58,7 +65,10 @@ class Decision:
                 f"User: {self.principal_arn} is not authorized to perform: {self.action} "
                 f"on resource: {self.resource}"
             )
-        return denial_message(self.principal_arn, self.action, self.resource, explicit=self.explicit_deny)
+        return denial_message(
+            self.principal_arn, self.action, self.resource,
+            explicit=self.explicit_deny, policy_type=self.policy_type,
+        )
 
 
 def condition_keys(principal: Principal, check: Check, region: str = config.REGION) -> KeyLookup:
@@ -75,12 +85,14 @@ def condition_keys(principal: Principal, check: Check, region: str = config.REGI
         nonlocal resource_tags, tags_of_principal
         if key in check.keys:
             return check.keys[key]
-        if key.startswith("aws:resourcetag/"):
+        service, _, rest = key.partition(":")
+        if rest.startswith("resourcetag/"):
+            # aws:ResourceTag/k, and the services' own forms (iam:ResourceTag/k ...).
             if check.resource == "*":
                 return None
             if resource_tags is None:
                 resource_tags = {k.lower(): v for k, v in tags_of(check.resource).items()}
-            value = resource_tags.get(key[len("aws:resourcetag/") :])
+            value = resource_tags.get(rest[len("resourcetag/") :])
             return None if value is None else [value]
         if key.startswith("aws:requesttag/") or key in _KNOWN_REQUEST_KEYS:
             return None
@@ -144,23 +156,25 @@ def authorize_check(
         return Decision(True, False, principal.arn, check.action, check.resource)
     lookup = condition_keys(principal, check, region)
     outcome = evaluate(compiled_identity_policies(principal), check.action, check.resource, lookup)
+    policy_type = IDENTITY_POLICY
     if outcome is Outcome.ALLOW:
         boundary = permissions_boundary(principal)
         if boundary is not None:
             bounded = evaluate([boundary], check.action, check.resource, lookup)
             if bounded is not Outcome.ALLOW:
-                outcome = bounded
+                outcome, policy_type = bounded, PERMISSIONS_BOUNDARY
     if outcome is Outcome.ALLOW and principal.session_policy:
         session = compile_any(principal.session_policy)
         session_outcome = evaluate([session] if session else [], check.action, check.resource, lookup)
         if session_outcome is not Outcome.ALLOW:
-            outcome = session_outcome
+            outcome, policy_type = session_outcome, SESSION_POLICY
     decision = Decision(
         allowed=outcome is Outcome.ALLOW,
         explicit_deny=outcome is Outcome.EXPLICIT_DENY,
         principal_arn=principal.arn,
         action=check.action,
-        resource=check.resource,
+        resource=check.shown_as or check.resource,
+        policy_type=policy_type,
     )
     if not decision.allowed and log_denial:
         log.info("IAM: denied %s", decision.message)

@@ -49,13 +49,21 @@ class ErrorResponse:
         return f"{self.status} {reasons.get(self.status, 'Error')}"
 
 
-def denial_message(principal_arn: str, action: str, resource: str, *, explicit: bool, session: bool = False) -> str:
+IDENTITY_POLICY = "identity-based policy"
+SESSION_POLICY = "session policy"
+PERMISSIONS_BOUNDARY = "permissions boundary"
+_ARTICLES = {IDENTITY_POLICY: "an", SESSION_POLICY: "a", PERMISSIONS_BOUNDARY: "a"}
+
+
+def denial_message(
+    principal_arn: str, action: str, resource: str, *, explicit: bool, policy_type: str = IDENTITY_POLICY
+) -> str:
+    """AWS's wording, naming the policy type that refused (IAM User Guide, "Troubleshooting
+    access denied error messages": identity-based policy, session policy, permissions boundary)."""
     if explicit:
-        reason = "with an explicit deny in an identity-based policy"
-    elif session:
-        reason = f"because no session policy allows the {action} action"
+        reason = f"with an explicit deny in {_ARTICLES.get(policy_type, 'a')} {policy_type}"
     else:
-        reason = f"because no identity-based policy allows the {action} action"
+        reason = f"because no {policy_type} allows the {action} action"
     return f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource} {reason}"
 
 

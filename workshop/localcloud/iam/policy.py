@@ -64,7 +64,7 @@ def _as_list(value: Any) -> list[Any]:
 class _Patterns:
     """A list of ``Action`` or ``Resource`` patterns, matched as one."""
 
-    __slots__ = ("any", "regex", "with_variables", "ignore_case", "arn_parts")
+    __slots__ = ("any", "regex", "with_variables", "ignore_case")
 
     def __init__(self, patterns: Iterable[str], *, ignore_case: bool) -> None:
         plain: list[str] = []
@@ -87,17 +87,6 @@ class _Patterns:
             if plain
             else None
         )
-
-    def matches(self, value: str, lookup: KeyLookup | None) -> bool:
-        if self.any:
-            return True
-        if self.regex is not None and self.regex.fullmatch(value):
-            return True
-        for pattern in self.with_variables:
-            resolved = _substitute(pattern, lookup)
-            if resolved is not None and glob_match(resolved, value, self.ignore_case):
-                return True
-        return False
 
 
 def _substitute(pattern: str, lookup: KeyLookup | None) -> str | None:
@@ -181,9 +170,9 @@ class Statement:
 
     def action_matches(self, action: str) -> bool:
         if self.actions is not None:
-            return self.actions.matches(action, None)
+            return _patterns_match(self.actions, action, None)
         if self.not_actions is not None:
-            return not self.not_actions.matches(action, None)
+            return not _patterns_match(self.not_actions, action, None)
         return False
 
     def resource_matches(self, resource: str, lookup: KeyLookup) -> bool:
@@ -213,19 +202,20 @@ class Statement:
         _log_unsupported(self.sid, reason)
 
 
-def _patterns_match(patterns: _Patterns, value: str, lookup: KeyLookup) -> bool:
+def _patterns_match(patterns: _Patterns, value: str, lookup: KeyLookup | None) -> bool:
     if patterns.any:
         return True
     if patterns.regex is not None and patterns.regex.fullmatch(value):
         return True
+    flags = re.DOTALL | (re.IGNORECASE if patterns.ignore_case else 0)
     for pattern in patterns.with_variables:
         resolved = _substitute(pattern, lookup)
         if resolved is None:
             continue
         if resolved.startswith("\x00re:"):
-            if re.fullmatch(resolved[4:], value, re.DOTALL):
+            if re.fullmatch(resolved[4:], value, flags):
                 return True
-        elif glob_match(resolved, value):
+        elif glob_match(resolved, value, patterns.ignore_case):
             return True
     return False
 

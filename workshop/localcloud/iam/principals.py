@@ -140,11 +140,18 @@ class PrincipalDirectory:
             return session
         sessions = _sts(self.account_id).assumed_roles
         with self._lock:
+            if len(sessions) < self._sessions_seen:
+                # moto was reset: its list started again, so does the index.
+                self._sessions, self._sessions_seen = {}, 0
             # Index only the sessions added since the last look (moto appends to a list).
             for added in sessions[self._sessions_seen :]:
                 self._sessions[added.access_key_id] = added
             self._sessions_seen = len(sessions)
-        return self._sessions.get(access_key_id)
+            session = self._sessions.get(access_key_id)
+            if session is None:
+                # Not among the new ones either: a list replaced behind our back, look at all.
+                session = next((s for s in sessions if s.access_key_id == access_key_id), None)
+        return session
 
 
 # -- the policies of a principal --------------------------------------------------------------
