@@ -267,3 +267,27 @@ def test_check_py_08_fails_with_hints_when_lab_08_is_missing(deployed_stack):
     results = Checker(connect(quiet=True), "tester", lambda_dir=None).run(["08"])
     failed = [r for r in results if not r.passed]
     assert failed and all("lab 08" in r.hint for r in failed)
+
+
+def test_cleanup_removes_all_of_lab_08_and_check_07_then_passes(stack):
+    # Runs last in this module: it deletes the module's stack.
+    import io
+
+    from workshop.checks import Checker
+    from workshop.cleanup import Cleaner, Clients, discover
+    from workshop.protection import protection_names
+    from workshop.naming import resource_names
+    from workshop.target import connect
+
+    guard = protection_names(resource_names(OWNER))
+    out = io.StringIO()
+    report = Cleaner(Clients(region=stack["region"]), out=out, sleep=lambda seconds: None,
+                     poll_interval=0).run(OWNER)
+    assert report.ok, out.getvalue()
+    deleted = {(outcome.resource.kind, outcome.resource.name) for outcome in report.outcomes}
+    assert {("usage-plan", guard.usage_plan), ("api-key", guard.api_key),
+            ("function", guard.authorizer_function), ("role", guard.authorizer_role),
+            ("log-group", guard.authorizer_log_group)} <= deleted
+    assert discover(OWNER, clients=Clients(region=stack["region"])) == []
+    results = Checker(connect(quiet=True), OWNER, lambda_dir=None).run(["07"])
+    assert all(result.passed for result in results), [(r.title, r.detail) for r in results if not r.passed]
