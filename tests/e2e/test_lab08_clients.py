@@ -35,7 +35,7 @@ def protected_stack(local_cloud) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture
 def protected_product(protected_stack) -> Iterator[str]:
-    product_id = f"e2e-lab08-{requests.utils.quote('mug')}"
+    product_id = "e2e-lab08-mug"
     url = protected_stack["api_url"] + "/product"
     headers = protected_stack["credentials"]
     requests.delete(url, json={"productId": product_id}, headers=headers, timeout=10)
