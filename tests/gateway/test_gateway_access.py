@@ -6,6 +6,10 @@ types' default status codes ("Gateway response types for API Gateway"), 403
 429 "Too Many Requests" / "Limit Exceeded", 401 {"message":"Unauthorized"}, 403
 {"Message":"User is not authorized to access this resource[ with an explicit deny]"} with
 x-amzn-ErrorType AccessDeniedException, and 500 {"message":null} for an authorizer failure.
+The key cases follow localstack's aws.validated
+tests/aws/services/apigateway/test_apigateway_api.py::TestUsagePlans::test_api_key_required_for_methods
+(403 without the x-api-key header, 200 with an enabled key in a usage plan of the stage, 403 again
+once the key is disabled with update_api_key).
 
 Every test builds its own API (``new_api``) and its own keys, so the module's shared moto state
 never leaks between tests. The clock is a fake one the tests move forward.
