@@ -35,7 +35,7 @@ def protected_stack(local_cloud) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture
 def protected_product(protected_stack) -> Iterator[str]:
-    product_id = f"e2e-lab08-{requests.utils.quote('mug')}"
+    product_id = "e2e-lab08-mug"
     url = protected_stack["api_url"] + "/product"
     headers = protected_stack["credentials"]
     requests.delete(url, json={"productId": product_id}, headers=headers, timeout=10)
@@ -119,3 +119,29 @@ def test_the_postman_environment_carries_key_and_token(protected_stack, tmp_path
     values = {item["key"]: item["value"] for item in json.loads(out.read_text())["values"]}
     assert values["apiKey"] == protected_stack["credentials"]["x-api-key"]
     assert "Bearer " + values["token"] == protected_stack["credentials"]["Authorization"]
+
+
+def test_newman_runs_the_crud_flow_against_the_protected_stack(newman, protected_stack, tmp_path, monkeypatch):
+    # The collection's pre-request script sends {{apiKey}} and {{token}} on every write.
+    import sys
+
+    from workshop.paths import REPO_ROOT
+
+    from .test_postman_collection import run_newman
+
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    import postman_env
+
+    monkeypatch.setenv("WORKSHOP_OWNER", OWNER)
+    environment = tmp_path / "protected.postman_environment.json"
+    assert postman_env.main(["--out", str(environment)]) == 0
+    stats = run_newman(newman, environment, tmp_path / "report.json", "--folder", "02 CRUD flow")
+    assert stats["assertions"]["failed"] == 0 and stats["assertions"]["total"] > 0
+
+    # without the credentials, the same writes are refused by API Gateway
+    env = json.loads(environment.read_text())
+    env["values"] = [value for value in env["values"] if value["key"] == "baseUrl"]
+    bare = tmp_path / "bare.postman_environment.json"
+    bare.write_text(json.dumps(env))
+    with pytest.raises(AssertionError):
+        run_newman(newman, bare, tmp_path / "bare-report.json", "--folder", "02 CRUD flow")

@@ -6,6 +6,10 @@ types' default status codes ("Gateway response types for API Gateway"), 403
 429 "Too Many Requests" / "Limit Exceeded", 401 {"message":"Unauthorized"}, 403
 {"Message":"User is not authorized to access this resource[ with an explicit deny]"} with
 x-amzn-ErrorType AccessDeniedException, and 500 {"message":null} for an authorizer failure.
+The key cases follow localstack's aws.validated
+tests/aws/services/apigateway/test_apigateway_api.py::TestUsagePlans::test_api_key_required_for_methods
+(403 without the x-api-key header, 200 with an enabled key in a usage plan of the stage, 403 again
+once the key is disabled with update_api_key).
 
 Every test builds its own API (``new_api``) and its own keys, so the module's shared moto state
 never leaks between tests. The clock is a fake one the tests move forward.
@@ -52,6 +56,8 @@ class Clock:
 
 def authorizer_answer(event: dict[str, Any]) -> InvokeResult:
     """A TOKEN authorizer scripted by the token: what real authorizer functions return."""
+    if event["type"] == "REQUEST":  # allow the clerk named "ok" in the X-Clerk header
+        event = {**event, "authorizationToken": "allow" if (event["headers"] or {}).get("X-Clerk") == "ok" else "deny"}
     token = event["authorizationToken"].removeprefix("Bearer ")
     arn = event["methodArn"]
     api_wide = arn.split("/", 1)[0] + "/*"
@@ -157,10 +163,10 @@ def protected_api(new_api, apigw, *, key_required: bool = True, authorizer: dict
             {"op": "replace", "path": "/apiKeySource", "value": api_key_source}])
     authorizer_id = None
     if authorizer is not None:
+        settings = {"type": "TOKEN", "identitySource": "method.request.header.Authorization", **authorizer}
         authorizer_id = apigw.create_authorizer(
-            restApiId=builder.api_id, name="tokens", type="TOKEN",
-            authorizerUri=lambda_uri(authorizer.pop("function", AUTH_FN)),
-            identitySource="method.request.header.Authorization", **authorizer,
+            restApiId=builder.api_id, name="tokens",
+            authorizerUri=lambda_uri(settings.pop("function", AUTH_FN)), **settings,
         )["id"]
     for path, method, protect in (("/product/stock", "POST", True), ("/product", "PATCH", True), ("/health", "GET", False)):
         resource_id = builder.resource(path)
@@ -536,3 +542,25 @@ def test_a_gateway_response_for_the_exact_type_wins_and_may_change_the_status(ne
     response = call("POST", f"/{api.api_id}/prod/product/stock")
     assert (response.status, response.json()) == (401, {"message": "Forbidden"})
     assert response.header("X-Key") == "missing" and response.header("X-Default") is None
+
+
+# --- REQUEST authorizers -------------------------------------------------------------------------
+
+
+def test_a_request_authorizer_needs_every_identity_source_and_gets_the_request(new_api, apigw, call, invoker):
+    api, _ = protected_api(new_api, apigw, key_required=False, authorizer={
+        "type": "REQUEST", "identitySource": "method.request.header.X-Clerk, method.request.querystring.store",
+        "authorizerResultTtlInSeconds": 0})
+    target = f"/{api.api_id}/prod/product/stock"
+    # a missing source is 401 without a call
+    assert_refused(call("POST", target, [("X-Clerk", "ok")]), UNAUTHORIZED)
+    assert_refused(call("POST", target + "?store=7"), UNAUTHORIZED)
+    assert function_calls(invoker, AUTH_FN) == []
+    # with both, the authorizer decides, and receives the request (no body) plus type and methodArn
+    assert_refused(call("POST", target + "?store=7", [("X-Clerk", "no")]), EXPLICIT_DENY)
+    assert call("POST", target + "?store=7", [("X-Clerk", "ok")]).status == 200
+    event = function_calls(invoker, AUTH_FN)[-1]["event"]
+    assert event["type"] == "REQUEST"
+    assert event["methodArn"] == f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.api_id}/prod/POST/product/stock"
+    assert event["queryStringParameters"] == {"store": "7"} and event["headers"]["X-Clerk"] == "ok"
+    assert "body" not in event and event["httpMethod"] == "POST"

@@ -9,6 +9,7 @@ lab 08 stack must.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -133,6 +134,19 @@ def test_the_preflight_allows_the_key_and_token_headers(api):
 # --- concurrency ---------------------------------------------------------------------------------
 
 
+def post_change(session: requests.Session, stack: dict[str, Any], product_id: str, change: int) -> int:
+    """POST one change as a well-behaved client does: a 429 from the usage plan's throttle (rate
+    50/s, burst 100 in lab 08) is retried after a short pause, so every change is applied once."""
+    for attempt in range(1, 60):
+        response = session.post(stack["api_url"] + "/product/stock", headers=stack["credentials"],
+                                json={"productId": product_id, "change": change}, timeout=TIMEOUT_S)
+        if response.status_code != 429:
+            return response.status_code
+        assert response.json() == {"message": "Too Many Requests"}
+        time.sleep(0.05 * attempt)
+    return 429
+
+
 def test_twenty_concurrent_clients_lose_no_change(api, stack):
     # GIVEN 100 in stock, and 20 clients that each add 3 and take 2, five times, all at once
     product_id = new_product(api, 100)
@@ -145,10 +159,9 @@ def test_twenty_concurrent_clients_lose_no_change(api, stack):
             for _ in range(5):
                 barrier.wait()
                 for change in (3, -2):
-                    response = session.post(stack["api_url"] + "/product/stock", headers=stack["credentials"],
-                                            json={"productId": product_id, "change": change}, timeout=TIMEOUT_S)
+                    status = post_change(session, stack, product_id, change)
                     with lock:
-                        statuses.append(response.status_code)
+                        statuses.append(status)
 
     threads = [threading.Thread(target=client) for _ in range(20)]
     for thread in threads:
@@ -169,10 +182,10 @@ def test_concurrent_sales_of_the_last_items_never_oversell(api, stack):
 
     def clerk() -> None:
         barrier.wait()
-        response = requests.post(stack["api_url"] + "/product/stock", headers=stack["credentials"],
-                                 json={"productId": product_id, "change": -1}, timeout=TIMEOUT_S)
+        with requests.Session() as session:
+            status = post_change(session, stack, product_id, -1)
         with lock:
-            statuses.append(response.status_code)
+            statuses.append(status)
 
     threads = [threading.Thread(target=clerk) for _ in range(20)]
     for thread in threads:
@@ -254,3 +267,27 @@ def test_check_py_08_fails_with_hints_when_lab_08_is_missing(deployed_stack):
     results = Checker(connect(quiet=True), "tester", lambda_dir=None).run(["08"])
     failed = [r for r in results if not r.passed]
     assert failed and all("lab 08" in r.hint for r in failed)
+
+
+def test_cleanup_removes_all_of_lab_08_and_check_07_then_passes(stack):
+    # Runs last in this module: it deletes the module's stack.
+    import io
+
+    from workshop.checks import Checker
+    from workshop.cleanup import Cleaner, Clients, discover
+    from workshop.protection import protection_names
+    from workshop.naming import resource_names
+    from workshop.target import connect
+
+    guard = protection_names(resource_names(OWNER))
+    out = io.StringIO()
+    report = Cleaner(Clients(region=stack["region"]), out=out, sleep=lambda seconds: None,
+                     poll_interval=0).run(OWNER)
+    assert report.ok, out.getvalue()
+    deleted = {(outcome.resource.kind, outcome.resource.name) for outcome in report.outcomes}
+    assert {("usage-plan", guard.usage_plan), ("api-key", guard.api_key),
+            ("function", guard.authorizer_function), ("role", guard.authorizer_role),
+            ("log-group", guard.authorizer_log_group)} <= deleted
+    assert discover(OWNER, clients=Clients(region=stack["region"])) == []
+    results = Checker(connect(quiet=True), OWNER, lambda_dir=None).run(["07"])
+    assert all(result.passed for result in results), [(r.title, r.detail) for r in results if not r.passed]

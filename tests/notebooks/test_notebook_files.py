@@ -80,10 +80,10 @@ def test_notebooks_after_lab_01_catch_up_on_the_labs_before_them(solution_nbs):
         assert f"catch_up(through={lab - 1})" in sources[1], f"lab {lab:02d}: no catch-up in cell 2"
 
 
-def test_build_cells_are_plain_python_and_only_in_labs_01_to_04(solution_nbs):
+def test_build_cells_are_plain_python_and_only_in_labs_01_to_04_and_08(solution_nbs):
     for lab, nb in solution_nbs.items():
         build = [c for c in nb.cells if BUILD_TAG in c.metadata.get("tags", [])]
-        assert bool(build) == (lab in (1, 3, 4)), f"lab {lab:02d}"
+        assert bool(build) == (lab in (1, 3, 4, 8)), f"lab {lab:02d}"
         for cell in build:
             assert cell.cell_type == "code"
             compile(cell.source, f"lab {lab:02d}", "exec")  # no IPython magics: deploy exec()s them
@@ -92,6 +92,9 @@ def test_build_cells_are_plain_python_and_only_in_labs_01_to_04(solution_nbs):
     assert [c.lab for c in cells] == sorted(c.lab for c in cells)
     assert {c.lab for c in cells if c.setup} == {1, 3, 4}
     assert all(c.index == 0 for c in cells if c.setup)
+    # lab 08's protection is built only when asked for: the default stack stays open
+    assert {c.lab for c in build_cells(8)} == {1, 3, 4, 8}
+    assert 8 not in {c.lab for c in build_cells(7)}
 
 
 def test_solution_notebooks_are_stored_executed_without_errors(solution_nbs):

@@ -11,6 +11,10 @@ check the condition, change the attributes, build the answer) without a lock, so
 updates of one item can interleave and one can be lost: a lost update the real service never
 shows. The local cloud therefore runs each DynamoDB request under one lock. DynamoDB calls take
 well under a millisecond in moto, so the cost is small, and a read never sees half a write.
+
+Limit: moto delivers DynamoDB Streams to a Lambda event source mapping synchronously, inside the
+write. A stream-triggered function that itself calls DynamoDB would then wait for this lock until
+its timeout. The workshop uses no streams; a lock per table would be the next step if it does.
 """
 
 from __future__ import annotations

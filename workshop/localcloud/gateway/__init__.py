@@ -15,6 +15,8 @@ For the process that hosts moto (it reads moto's in-process backends)::
 ``ExecuteApiGateway(invoker).handle(GatewayRequest.from_target("GET", "/abc/prod/health"))``.
 
 Modules, in pipeline order: :mod:`.routes` (route matcher), :mod:`.events` (v1 proxy event),
+:mod:`.access` (who may call: :mod:`.authorizers` for Lambda authorizers, :mod:`.api_keys` and
+:mod:`.usage_plans` for API keys, throttle and quota, :mod:`.access_errors` for the refusals),
 :mod:`.permissions` (Lambda resource policy), :mod:`.mock` (MOCK integrations),
 :mod:`.responses` (proxy response mapping, gateway errors), :mod:`.core` (the pipeline),
 :mod:`.server` (the HTTP front).
