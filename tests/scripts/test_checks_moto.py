@@ -201,14 +201,15 @@ def test_summary_is_one_line_per_lab_with_the_first_fix(connected):
     lines = out.getvalue().splitlines()
     by_lab = {line.split()[2]: line for line in lines if line.split()[1:2] == ["Lab"]}
     # THEN every lab but 02 (another learner's files are not known) has one line
-    assert sorted(by_lab) == ["00", "01", "03", "04", "05", "06", "07"]
+    assert sorted(by_lab) == ["00", "01", "03", "04", "05", "06", "07", "08"]
     assert by_lab["00"].startswith("✔ Lab 00") and by_lab["00"].endswith("done")
     # AND a lab built wrong is broken, with the first fix; a lab not built is "not yet"
-    assert "broken: key schema is productId (partition key, type S) -- fix: lab 01" in by_lab["01"]
-    assert by_lab["03"].startswith("– Lab 03") and "not yet: role inventory-ada-lambda-role exists" \
+    assert "broken (fails: key schema is productId (partition key, type S)) -- fix: lab 01" in by_lab["01"]
+    assert by_lab["03"].startswith("– Lab 03") and "not yet (needs: role inventory-ada-lambda-role exists)" \
         in by_lab["03"]
     assert "not yet" in by_lab["04"] and "fix: lab 04 (04-api-gateway): create_rest_api." in by_lab["04"]
-    assert lines[-1].startswith("1 of 7 labs done.")
+    assert by_lab["08"].startswith("– Lab 08") and "not yet (needs: the REST API exists)" in by_lab["08"]
+    assert lines[-1].startswith("1 of 8 labs done.")
 
 
 def test_lab_status_tells_done_not_yet_and_broken_apart():

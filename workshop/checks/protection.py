@@ -57,16 +57,19 @@ class ProtectionChecks(LiveApiChecks):
         build = lab_hint("08", "run lab 08's build cells." + catch_up("08"))
         api = self.api()
         if api is None:
-            yield CheckResult("08", "the REST API exists", False, "no REST API", build)
+            yield CheckResult("08", "the REST API exists", False, "no REST API", build, missing=True)
             return
         stock = self.method("/product/stock", "POST")
         yield CheckResult("08", "POST /product/stock exists", stock is not None,
-                          "" if stock else "no POST method on /product/stock", build)
+                          "" if stock else "no POST method on /product/stock", build,
+                          missing=stock is None)
+        if stock is None:
+            return  # lab 08 not started: everything else follows from its build cells
 
         function = none_if_gone(self.clients("lambda").get_function_configuration,
                                 FunctionName=guard.authorizer_function)
         yield CheckResult("08", f"the authorizer function {guard.authorizer_function} exists",
-                          function is not None, "", build)
+                          function is not None, "", build, missing=function is None)
         if function is not None:
             yield self._authorizer_role_check(function)
             tags = self.clients("lambda").list_tags(Resource=function["FunctionArn"]).get("Tags", {})
@@ -84,7 +87,8 @@ class ProtectionChecks(LiveApiChecks):
             for stage in plan.get("apiStages", []))
         limited = plan is not None and bool(plan.get("throttle")) and bool(plan.get("quota"))
         yield CheckResult("08", f"usage plan {guard.usage_plan} covers the stage with a throttle and a quota",
-                          covers and limited, "" if plan else "no usage plan", build)
+                          covers and limited, "" if plan else "no usage plan", build,
+                          missing=plan is None)
         if plan is not None:
             yield self._tag_check("08", f"usage plan {guard.usage_plan}", plan.get("tags"))
         key = find_api_key(self.clients("apigateway"), guard)
@@ -92,8 +96,16 @@ class ProtectionChecks(LiveApiChecks):
             item["id"] == key["id"] for item in self.clients("apigateway").get_usage_plan_keys(
                 usagePlanId=plan["id"], limit=500).get("items", []))
         yield CheckResult("08", f"API key {guard.api_key} is enabled and in the usage plan",
-                          bool(key and key.get("enabled")) and in_plan, "" if key else "no API key", build)
+                          bool(key and key.get("enabled")) and in_plan, "" if key else "no API key", build,
+                          missing=key is None)
         yield from self._live_protection_checks()
+
+    def _refusal(self, title: str, response: Any, status: int, message: str, hint: str) -> CheckResult:
+        """A refusal check: the status and API Gateway's message for it."""
+        result = self._http_result("08", title, response, status, hint)
+        if result.passed and _message(response) != message:
+            return CheckResult("08", title, False, f"status {status} with {json_body(response)}", hint)
+        return result
 
     def _authorizer_role_check(self, function: dict) -> CheckResult:
         guard = self.protection()
@@ -119,12 +131,15 @@ class ProtectionChecks(LiveApiChecks):
         hint = lab_hint("08", "deploy the stage again after protecting the methods")
         product_id = f"workshop-check-{uuid.uuid4().hex[:12]}"
         change = {"productId": product_id, "change": 1}
-        yield self._http_result("08", "POST /product/stock without a token answers 401",
-                                self._request("POST", "/product/stock", anonymous=True, json=change), 401, hint)
+        # The body tells the authorizer's 401 and the API key's 403 from API Gateway's other
+        # refusals (403 Missing Authentication Token: no such route).
+        yield self._refusal("POST /product/stock without a token answers 401 Unauthorized",
+                            self._request("POST", "/product/stock", anonymous=True, json=change),
+                            401, "Unauthorized", hint)
         token_only = {k: v for k, v in self.write_credentials().items() if k == "Authorization"}
-        yield self._http_result("08", "POST /product/stock with a token but no API key answers 403",
-                                self._request("POST", "/product/stock", anonymous=True, json=change,
-                                              headers=token_only), 403, hint)
+        yield self._refusal("POST /product/stock with a token but no API key answers 403 Forbidden",
+                            self._request("POST", "/product/stock", anonymous=True, json=change,
+                                          headers=token_only), 403, "Forbidden", hint)
         created = self._request("POST", "/product", json={"productId": product_id, "quantity": 2})
         try:
             response = self._request("POST", "/product/stock", json={"productId": product_id, "change": -3})
@@ -139,6 +154,12 @@ class ProtectionChecks(LiveApiChecks):
         finally:
             if not isinstance(created, Exception) and created is not None and created.status_code == 201:
                 self._request("DELETE", "/product", json={"productId": product_id})
+
+
+def _message(response: Any) -> Any:
+    """The refusal's message: API Gateway writes "message" (and "Message" for an explicit deny)."""
+    body = json_body(response)
+    return body.get("message", body.get("Message"))
 
 
 def _protected(method: dict | None) -> bool:

@@ -72,7 +72,9 @@ def print_summary(statuses: list[LabStatus], out: TextIO) -> None:
         line = f"{mark[status.state]} Lab {status.lab} {TITLES[status.lab]:<{width}}  {status.state}"
         failure = status.first_failure
         if failure is not None and status.state != DONE:
-            line += f": {failure.title}"
+            # The title says what should hold ("table X exists"): say whether it is still to come
+            # or built and failing.
+            line += f" (needs: {failure.title})" if status.state == NOT_YET else f" (fails: {failure.title})"
             if failure.hint:
                 line += f" -- fix: {failure.hint}"
         print(line, file=out)
