@@ -55,6 +55,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from workshop.environment_check import require_workshop_python  # noqa: E402
+
+require_workshop_python(__file__)
+
 from workshop.localcloud import lifecycle  # noqa: E402
 from workshop.paths import SOLUTION_LAMBDA_DIR  # noqa: E402
 from workshop.target import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION  # noqa: E402

@@ -15,6 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from workshop.environment_check import require_workshop_python  # noqa: E402
+
+require_workshop_python(__file__)
+
 from workshop.deploy import main  # noqa: E402
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from workshop.environment_check import require_workshop_python  # noqa: E402
+
+require_workshop_python(__file__)
+
 from workshop.paths import REPO_ROOT, state_dir  # noqa: E402
 from workshop.target import LOCAL, TargetError, connect, target_name  # noqa: E402
 

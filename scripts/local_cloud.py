@@ -19,6 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from workshop.environment_check import require_workshop_python  # noqa: E402
+
+require_workshop_python(__file__)
+
 from workshop.localcloud import lifecycle  # noqa: E402
 from workshop.localcloud.snapshots import control as snapshots  # noqa: E402
 from workshop.localcloud.config import ACCOUNT_ID, REGION  # noqa: E402
@@ -43,12 +47,12 @@ def _state_dir() -> Path:
     return state_dir()
 
 
-def _print_notice(info: lifecycle.LocalCloudInfo) -> None:
+def _print_notice(info: lifecycle.LocalCloudInfo, *, asked_empty: bool = False) -> None:
     """What the start did with the saved state (restored, set aside, ports changed), and that it
     is empty when an earlier local cloud is gone and nothing could be restored."""
     from workshop.target import local_start_notices
 
-    for line in local_start_notices(info):
+    for line in local_start_notices(info, asked_empty=asked_empty):
         print(line)
 
 
@@ -84,7 +88,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     _print_info(info, "Local cloud started")
-    _print_notice(info)
+    _print_notice(info, asked_empty=args.fresh)
     return 0
 
 

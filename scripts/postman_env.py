@@ -24,9 +24,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from workshop.naming import resource_names
-from workshop.paths import REPO_ROOT
-from workshop.target import Target, TargetError, connect
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from workshop.environment_check import require_workshop_python  # noqa: E402
+
+require_workshop_python(__file__)
+
+from workshop.naming import resource_names  # noqa: E402
+from workshop.paths import REPO_ROOT  # noqa: E402
+from workshop.target import Target, TargetError, connect  # noqa: E402
 
 POSTMAN_DIR = REPO_ROOT / "postman"
 DEPLOY_HINT = "run lab 04 (notebooks/04-api-gateway.ipynb) or `python scripts/deploy.py`"

@@ -114,12 +114,13 @@ def connect(*, quiet: bool = False) -> Target:
 _last_local_start: Any = None
 
 
-def local_start_notices(info: Any | None) -> list[str]:
+def local_start_notices(info: Any | None, *, asked_empty: bool = False) -> list[str]:
     """What a learner must hear once after the local cloud started: what became of the saved work
     (restored, set aside, ports changed: workshop.localcloud.snapshots), and, when an earlier local
     cloud is gone (``info.replaced``) and nothing could be restored, that this one is empty and how
     to catch up. ``info`` is the LocalCloudInfo of the start (None: the state folder's notice
-    only). The snapshot's lines are handed out once (the first reader takes them)."""
+    only); ``asked_empty``: the learner asked for an empty start (``up --fresh``), so that is no
+    news. The snapshot's lines are handed out once (the first reader takes them)."""
     from workshop.localcloud.snapshots import take_notice
     from workshop.localcloud.snapshots.keeper import RESTORED_NOTICE_PREFIX
     from workshop.paths import state_dir
@@ -128,7 +129,7 @@ def local_start_notices(info: Any | None) -> list[str]:
     lines = take_notice(Path(folder))
     restored = any(line.startswith(RESTORED_NOTICE_PREFIX) for line in lines)
     replaced = getattr(info, "replaced", None)
-    if replaced and not restored:
+    if replaced and not restored and not asked_empty:
         lines.append(FRESH_CLOUD_NOTICE.format(what=replaced[0].upper() + replaced[1:]))
     return lines
 

@@ -316,6 +316,16 @@ def test_the_gateway_refuses_a_foreign_host_before_any_function_runs(front, host
     assert core.requests == []
 
 
+@pytest.mark.parametrize("second", ["evil.example:{port}", "127.0.0.1:{port}"])
+def test_the_gateway_refuses_two_host_headers_whatever_the_second_says(front, second):
+    port, core = front
+    lines = ["GET /api/prod/health HTTP/1.1", f"Host: 127.0.0.1:{port}",
+             f"Host: {second.format(port=port)}", "Connection: close"]
+    answer = raw_http(port, ("\r\n".join(lines) + "\r\n\r\n").encode())
+    assert status_line(answer).startswith(b"HTTP/1.1 403")
+    assert core.requests == []
+
+
 @pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "[::1]"])
 def test_the_gateway_answers_its_loopback_names_and_keeps_the_apis_cors(front, name):
     port, core = front

@@ -58,6 +58,13 @@ def name_prefix(owner: str | None) -> str:
     return f"{NAME_PREFIX}-{normalize_owner(owner)}-" if owner else f"{NAME_PREFIX}-"
 
 
+def plural(noun: str) -> str:
+    """English plural of a resource label: "policy" -> "policies", "table" -> "tables"."""
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
 def _message(error: ClientError) -> str:
     return f"{error_code(error)}: {error.response.get('Error', {}).get('Message', '')}".rstrip(": ")
 
@@ -84,7 +91,7 @@ class Discovery:
         return owner is not None and (self.owner is None or owner == self.owner)
 
     def _unavailable(self, kind: str, error: ClientError) -> None:
-        self.warnings.append(f"could not list {KIND_LABELS[kind]}s ({_message(error)})")
+        self.warnings.append(f"could not list {plural(KIND_LABELS[kind])} ({_message(error)})")
 
     def all(self) -> list[Resource]:
         """Every resource, sorted in deletion order."""

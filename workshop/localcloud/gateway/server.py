@@ -71,7 +71,10 @@ class GatewayRequestHandler(StrictRequestLine, BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def _serve(self) -> None:
-        host = self.headers.get("Host")
+        hosts = self.headers.get_all("Host") or []
+        # Two Host headers are a 400 in HTTP/1.1 (RFC 9112 section 3.2); here, refused like a
+        # foreign Host, so a second name can never slip past the check of the first.
+        host = hosts[0] if len(hosts) == 1 else ", ".join(hosts) or None
         if not host_allowed(host, self.server.server_port):
             self.close_connection = True
             self._write(
