@@ -136,7 +136,7 @@ def main() -> int:
     args = jupyter_args(jupyter, port, token, lab_settings_dir(state_dir()))
     print(f"JupyterLab: http://127.0.0.1:{port}/lab?token={token}")
     print(f"Open that URL; start with {FIRST_NOTEBOOK}. Stop JupyterLab with Ctrl+C.", flush=True)
-    process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, bufsize=1)
+    process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, bufsize=1)  # noqa: S603 - the arguments are this repository's own, not user input
     assert process.stderr is not None
 
     def stop_jupyter(signum: int, _frame: object) -> None:

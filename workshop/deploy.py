@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from workshop.labs import LABS
 from workshop.naming import OWNER_TAG_KEY, ResourceNames, resource_names
@@ -166,7 +167,7 @@ def missing_labs(through: int, names: ResourceNames | None = None) -> list[int]:
 
     names = names or resource_names()
 
-    def exists(call, **kwargs) -> bool:
+    def exists(call: Callable[..., Any], **kwargs: Any) -> bool:
         try:
             call(**kwargs)
             return True

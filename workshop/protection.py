@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import Any
 
 from workshop.naming import NAME_PREFIX, OWNER_TAG_KEY, ResourceNames, resource_names
 from workshop.paths import SOLUTIONS_DIR
@@ -64,7 +65,7 @@ def issue_token(clerk: str, secret: str) -> str:
     return f"{clerk}." + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def find_api_key(apigateway, names: ProtectionNames) -> dict | None:
+def find_api_key(apigateway: Any, names: ProtectionNames) -> dict | None:
     """The owner's API key (with its value), found by name and owner tag, or None."""
     for page in apigateway.get_paginator("get_api_keys").paginate(nameQuery=names.api_key, includeValues=True):
         for key in page["items"]:
@@ -73,7 +74,7 @@ def find_api_key(apigateway, names: ProtectionNames) -> dict | None:
     return None
 
 
-def find_usage_plan(apigateway, names: ProtectionNames) -> dict | None:
+def find_usage_plan(apigateway: Any, names: ProtectionNames) -> dict | None:
     for page in apigateway.get_paginator("get_usage_plans").paginate():
         for plan in page["items"]:
             if plan.get("name") == names.usage_plan and plan.get("tags", {}).get(OWNER_TAG_KEY) == names.owner:
@@ -81,7 +82,7 @@ def find_usage_plan(apigateway, names: ProtectionNames) -> dict | None:
     return None
 
 
-def token_secret(lambda_client, names: ProtectionNames) -> str | None:
+def token_secret(lambda_client: Any, names: ProtectionNames) -> str | None:
     try:
         config = lambda_client.get_function_configuration(FunctionName=names.authorizer_function)
     except lambda_client.exceptions.ResourceNotFoundException:

@@ -120,7 +120,7 @@ def allow(lam: Any, name: str, sid: str, source_arn: str | None) -> None:
 class ApiBuilder:
     """The boto3 calls a learner makes to build a REST API, in a few helpers."""
 
-    def __init__(self, client: Any, name: str):
+    def __init__(self, client: Any, name: str) -> None:
         self.client = client
         self.api_id = client.create_rest_api(name=name)["id"]
         root = client.get_resources(restApiId=self.api_id)["items"][0]

@@ -102,7 +102,7 @@ def test_down_ends_everything_within_five_seconds_and_orphans_nothing(own_cloud)
     # GIVEN a local cloud with a warm environment whose function left a daemon running, and a
     # second environment busy in a long invocation
     info, pids = own_cloud
-    reported = _processes_of(info, pids)
+    _processes_of(info, pids)
     busy_name = _deploy_daemon_leaver(info)
     import threading
 

@@ -86,7 +86,7 @@ def check_proxy_response(response: Any) -> Reply:
 class Api:
     """Calls the handler the way API Gateway would."""
 
-    def __init__(self, module: ModuleType):
+    def __init__(self, module: ModuleType) -> None:
         self.module = module
 
     def invoke(self, event: Any, context: Any = None) -> Reply:

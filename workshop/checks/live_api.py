@@ -35,7 +35,7 @@ class LiveApiChecks(ResourceLookups):
             return None
         try:
             return self.http.request(method, url + path, timeout=HTTP_TIMEOUT_SECONDS, **kwargs)
-        except Exception as error:  # requests' ConnectionError, Timeout, ...
+        except Exception as error:  # noqa: BLE001 - requests' ConnectionError, Timeout, ...
             return error
 
     def _http_result(self, lab: str, title: str, response: Any, expected: int,
@@ -117,6 +117,6 @@ def json_body(response: Any) -> dict:
     """The response's JSON object, or {} when it has none (the check then reports what is missing)."""
     try:
         value = response.json()
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure here is reported, never raised
         return {}
     return value if isinstance(value, dict) else {}

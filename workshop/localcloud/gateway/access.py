@@ -67,7 +67,7 @@ PASS = AccessDecision()
 
 class AccessControl:
     def __init__(self, invoker: FunctionInvoker, backend_for: Callable[[], Any], *, account_id: str,
-                 region: str, clock: Callable[[], float] = time.time):
+                 region: str, clock: Callable[[], float] = time.time) -> None:
         self._backend_for = backend_for
         self.authorizers = LambdaAuthorizers(invoker, account_id=account_id, region=region, clock=clock)
         self.meter = UsageMeter(clock)

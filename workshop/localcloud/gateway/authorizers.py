@@ -191,7 +191,7 @@ class LambdaAuthorizers:
     """Runs a method's Lambda authorizer and decides; keeps the per-identity result cache."""
 
     def __init__(self, invoker: FunctionInvoker, *, account_id: str, region: str,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time) -> None:
         self.invoker = invoker
         self.account_id = account_id
         self.region = region

@@ -132,7 +132,7 @@ def _moto_lambda_function(target: FunctionTarget) -> Any | None:
 
     try:
         return lambda_backends[target.account_id][target.region].get_function(target.arn)
-    except Exception:  # moto raises its own "not found" exception types
+    except Exception:  # noqa: BLE001 - moto raises its own "not found" exception types
         return None
 
 
@@ -154,7 +154,7 @@ class ExecuteApiGateway:
         stamp_factory: Callable[[float], RequestStamp] = RequestStamp.new,
         max_concurrent_slow_invokes: int = 32,
         snapshot_deployments: bool = True,
-    ):
+    ) -> None:
         """``snapshot_deployments`` installs :func:`install_deployment_snapshots` (process-wide),
         so stages serve what was deployed, as on AWS."""
         if snapshot_deployments:

@@ -137,7 +137,7 @@ def _raw_rest(raw_path: str, skip: int) -> str:
 class RouteMatcher:
     """Finds the resource and method a request reaches, reading moto's API Gateway backend."""
 
-    def __init__(self, backend_for: Callable[[], Any]):
+    def __init__(self, backend_for: Callable[[], Any]) -> None:
         """``backend_for()`` returns the moto ``APIGatewayBackend`` for the gateway's account and
         region (looked up per request so a reset moto is followed)."""
         self._backend_for = backend_for

@@ -226,7 +226,7 @@ class GatewayHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = LISTEN_BACKLOG  # socketserver's default is 5
 
-    def __init__(self, address: tuple[str, int], gateway: ExecuteApiGateway):
+    def __init__(self, address: tuple[str, int], gateway: ExecuteApiGateway) -> None:
         self.gateway = gateway
         super().__init__(address, GatewayRequestHandler)
 

@@ -84,7 +84,7 @@ def period_start(moment: datetime, period: str) -> datetime:
 class UsageMeter:
     """Counts requests per API key and refuses those over the usage plan's limits."""
 
-    def __init__(self, clock: Callable[[], float] = time.time):
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._buckets: dict[tuple[Any, ...], TokenBucket] = {}
