@@ -99,7 +99,9 @@ def connect(*, quiet: bool = False) -> Target:
     """
     from workshop.retrying import use_standard_retries
 
+    global _last_local_start
     use_standard_retries()
+    _last_local_start = None  # set again by a local connect
     target = _connect_local() if target_name() == LOCAL else _connect_aws()
     if not quiet:
         print(describe(target))

@@ -13,15 +13,19 @@ CONTRACT_OWNER = "contract"
 
 @pytest.fixture(scope="session")
 def contract_stack(local_cloud) -> Iterator[dict]:
-    """The reference stack built for the owner ``contract`` on the shared local cloud."""
+    """The reference stack built for the owner ``contract`` on the shared local cloud.
+
+    The owner is switched only while the stack is built: the rest of the session keeps its own.
+    """
     from workshop.deploy import deploy
 
     saved = os.environ.get("WORKSHOP_OWNER")
     os.environ["WORKSHOP_OWNER"] = CONTRACT_OWNER
     try:
-        yield deploy(quiet=True)
+        stack = deploy(quiet=True)
     finally:
         if saved is None:
             os.environ.pop("WORKSHOP_OWNER", None)
         else:
             os.environ["WORKSHOP_OWNER"] = saved
+    yield stack

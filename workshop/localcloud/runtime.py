@@ -77,6 +77,8 @@ MAX_RESPONSE_PAYLOAD_BYTES = 6_291_556
 LOG_FLUSH_INTERVAL_S = 0.25
 #: ... or as soon as this many events wait.
 MAX_PENDING_LOG_EVENTS = 1000
+#: ... or as soon as they hold this many characters (a 50 MB line arrives as 256 KB events).
+MAX_PENDING_LOG_CHARS = 1024 * 1024
 #: How much of an invocation's output is kept for the caller (moto_seam returns the last 4 KB).
 LOG_TAIL_CHARS = 16 * 1024
 
@@ -527,6 +529,7 @@ class _Invocation:
         self.request_id = request_id
         self.keep_environment = True
         self._pending: list[tuple[int, str]] = []
+        self._pending_chars = 0
         # Only the tail of the output is kept for the caller (LogType=Tail shows 4 KB).
         self._lines: collections.deque[str] = collections.deque()
         self._lines_chars = 0
@@ -551,7 +554,8 @@ class _Invocation:
         self._lines_chars += len(message) + 1
         while self._lines_chars > LOG_TAIL_CHARS and len(self._lines) > 1:
             self._lines_chars -= len(self._lines.popleft()) + 1
-        if len(self._pending) >= MAX_PENDING_LOG_EVENTS:
+        self._pending_chars += len(message)
+        if len(self._pending) >= MAX_PENDING_LOG_EVENTS or self._pending_chars >= MAX_PENDING_LOG_CHARS:
             self._flush()  # a function printing fast must not pile events up in memory
 
     def _receive_log(self, message: dict[str, Any]) -> None:
@@ -581,6 +585,7 @@ class _Invocation:
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
+        self._pending_chars = 0
         self.environment.stream.write(pending)
         self._last_flush = time.monotonic()
 
