@@ -242,13 +242,23 @@ def body_text(event):
             'console test event write "body": "{\\"productId\\": \\"p-1\\"}".',
         )
     if event.get("isBase64Encoded"):
+        # API Gateway base64-encodes a body it cannot pass as text (binary media
+        # types, bytes that are not UTF-8): tell the two failures apart.
         try:
-            body = base64.b64decode(body, validate=True).decode("utf-8")
+            data = base64.b64decode(body, validate=True)
         except ValueError:
             raise ApiError(
                 400,
                 "The body is marked isBase64Encoded but is not "
                 "base64-encoded UTF-8 text.",
+            ) from None
+        try:
+            body = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(
+                400,
+                "The body is not UTF-8 text: send JSON encoded as UTF-8, "
+                "with Content-Type: application/json.",
             ) from None
     return body if body.strip() else None
 

@@ -64,6 +64,17 @@ def test_a_status_line_outside_a_terminal_prints_every_poll():
         "waiting (DELETING, 0 s)", "waiting (DELETING, 2 s)", "gone after 4 s"]
 
 
+def test_a_status_line_outside_a_terminal_does_not_repeat_itself():
+    out = io.StringIO()
+    with StatusLine(out) as line:
+        for _ in range(3):
+            line.show("waiting (DELETING, 0 s)")
+        line.show("waiting (DELETING, 1 s)")
+        line.done("gone after 1 s")
+    assert out.getvalue().splitlines() == [
+        "waiting (DELETING, 0 s)", "waiting (DELETING, 1 s)", "gone after 1 s"]
+
+
 def test_a_status_line_in_a_terminal_rewrites_one_line_and_ends_with_the_last_word():
     out = FakeTerminal()
     with StatusLine(out) as line:

@@ -196,7 +196,12 @@ def test_post_body_marked_base64_but_not_base64_is_400(api, table):
 
 def test_post_base64_of_invalid_utf8_is_400(api, table):
     event = proxy_event("POST", "/product", body=base64.b64encode(b"\xff\xfe{").decode(), is_base64=True)
-    assert api.invoke(event).status == 400
+    reply = api.invoke(event)
+    assert (reply.status, reply.json) == (
+        400,
+        {"message": "The body is not UTF-8 text: send JSON encoded as UTF-8, "
+                    "with Content-Type: application/json."},
+    )
 
 
 @pytest.mark.parametrize(

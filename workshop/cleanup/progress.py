@@ -59,6 +59,7 @@ class StatusLine:
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self._bar: tqdm | None = None
+        self._last: str | None = None
 
     def __enter__(self) -> StatusLine:
         if is_terminal(self.out):
@@ -67,10 +68,13 @@ class StatusLine:
         return self
 
     def show(self, text: str) -> None:
+        """The poll's status; outside a terminal a line repeating the previous one is skipped."""
         if self._bar is None:
-            print(text, file=self.out, flush=True)
+            if text != self._last:
+                print(text, file=self.out, flush=True)
         else:
             self._bar.set_description_str(text)
+        self._last = text
 
     def done(self, text: str) -> None:
         self.close()
