@@ -46,7 +46,7 @@ class TargetError(RuntimeError):
 FRESH_CLOUD_NOTICE = (
     "NOTE: {what}. No saved work could be restored, so this local cloud started EMPTY: the "
     "tables, functions and APIs you built before are not in it. Run this notebook's "
-    "catch-up cell (the `catch_up(through=...)` cell near the top of notebooks 02-07) to "
+    "catch-up cell (the `catch_up(through=...)` cell near the top of notebooks 02-08) to "
     "rebuild what earlier labs built, or `python scripts/deploy.py --through LAB` from a shell."
 )
 
