@@ -247,16 +247,25 @@ def test_table_deletion_waits_with_progress(moto_aws):
     ddb = clients("dynamodb")
     waits: list[float] = []
     out = io.StringIO()
+
+    def now() -> float:  # a clock that moves only when the cleanup sleeps
+        return float(sum(waits))
+
     with Stubber(ddb) as stub:
         stub.add_response("delete_table", {})
         for _ in range(2):
             stub.add_response("describe_table", {"Table": {"TableStatus": "DELETING"}})
         stub.add_client_error("describe_table", "ResourceNotFoundException")
-        outcome = Cleaner(clients, out=out, sleep=waits.append, poll_interval=2).delete(
+        outcome = Cleaner(clients, out=out, sleep=waits.append, poll_interval=2,
+                          monotonic=now).delete(
             Resource(KIND_TABLE, "inventory-tester-products", "tester", "inventory-tester-products"))
     assert outcome.status == "deleted"
     assert waits == [2, 2]
-    assert out.getvalue().count("waiting for table inventory-tester-products to be deleted") == 2
+    lines = out.getvalue().splitlines()
+    assert [line for line in lines if "waiting for table inventory-tester-products" in line] == [
+        "    waiting for table inventory-tester-products to be deleted (DELETING, 0 s) ...",
+        "    waiting for table inventory-tester-products to be deleted (DELETING, 2 s) ..."]
+    assert "    table inventory-tester-products is gone after 4 s" in lines
 
 
 @pytest.mark.parametrize("owner", ["Tester", " tester "])
