@@ -343,6 +343,14 @@ def test_lab_04_a_rest_api_not_created_reaches_the_check(kernel_env):
         assert_fail_names(assert_reaches_check(ran, check), "REST API inventory-mistakes-04a-api exists",
                           "apigateway.create_rest_api in the cell", "The REST API", "api_id")
 
+        # GIVEN then the API created, but the whole answer kept instead of its "id"
+        kept = "api_id = apigateway.create_rest_api(name=names.api, tags=tags)"
+        ran = run_all(kernel, [*cells[:create], region_replaced(cells[create], kept), *cells[create + 1:]])
+        assert_skipped_after(ran, create, "REST API inventory-mistakes-04a-api tagged as yours")
+        assert "keep the answer's id in api_id" in ran[create].text
+        assert_fail_names(assert_reaches_check(ran, check), "REST API inventory-mistakes-04a-api exists",
+                          "keep its id in api_id")
+
 
 def test_lab_04_forgotten_deployment_then_forgotten_permission(kernel_env):
     cells = solution_cells(4)
