@@ -118,7 +118,7 @@ def deploy(through: int | None = None, quiet: bool = False) -> dict:
     captured = io.StringIO()  # quiet: the cells' output, shown only if one fails
     connected = False
     announced: set[int] = set()
-    for cell in cells:
+    for position, cell in enumerate(cells):
         if not quiet and cell.lab not in announced:
             if announced:
                 print()
@@ -140,7 +140,22 @@ def deploy(through: int | None = None, quiet: bool = False) -> dict:
                 f"{type(error).__name__}: {error}" + (f"\nIts output:\n{shown}" if shown else "")
             ) from error
         connected = connected or cell.setup
+        if position == len(cells) - 1 or cells[position + 1].lab != cell.lab:
+            _require_built(cell, captured.getvalue().strip())
     return _summary(namespace, through)
+
+
+def _require_built(last: BuildCell, shown: str) -> None:
+    """Fail loudly when a lab's build cells ran without error but left its resources missing.
+
+    In a notebook a create cell that makes nothing only prints NOT CREATED (so Run All reaches
+    the check cell, see ``workshop.notebooks.not_created``); a deploy must not go on from there.
+    """
+    if last.lab in missing_labs(last.lab):
+        raise DeployError(
+            f"Building lab {last.lab:02d} ran its build cells (the last: {last.where}) but "
+            f"left something missing of {WHAT_LABS_BUILD[last.lab]}"
+            + (f"\nIts output:\n{shown}" if shown else ""))
 
 
 def _summary(namespace: dict, through: int) -> dict:

@@ -1,4 +1,5 @@
-"""What the notebooks call at run time: ``check``, ``require_no_todos``, ``choose_lambda_dir``.
+"""What the notebooks call at run time: ``check``, ``not_created``, ``ready``,
+``require_no_todos``, ``choose_lambda_dir``.
 
 ``check`` never lets a learner's mistake crash a check cell: its probe may be a function whose
 errors count as a FAIL, and every FAIL shows what was found beside what to do.
@@ -70,6 +71,31 @@ def _show(directory: Path) -> str:
         return Path(directory).resolve().relative_to(REPO_ROOT).as_posix()
     except ValueError:
         return str(directory)
+
+
+def not_created(what: str, fix: str) -> None:
+    """Say that a create cell made nothing, and what to do, without stopping *Run All*.
+
+    A learner's create call can run without error and create nothing (the TODO's ``raise``
+    replaced by ``pass``, a call never made). Raising here would stop Run All before the check
+    cell, whose FAIL names the fix; so the cell prints this line, the cells that need ``what``
+    skip their work (:func:`ready`) and the check cell reports it. ``scripts/deploy.py`` does
+    not rely on this line: it checks after each lab's build cells that the lab's resources
+    exist (``workshop.deploy``), and fails loudly when they do not.
+    """
+    print(f"NOT CREATED: there is no {what}: {fix}")
+
+
+def ready(exists: Any, what: str) -> bool:
+    """True when ``exists`` is truthy; otherwise print one ``skipped`` line and return False.
+
+    Used as ``if ready(role_arn, f"role {names.role}"):`` by the cells that need a resource a
+    create cell above may not have made (see :func:`not_created`).
+    """
+    if exists:
+        return True
+    print(f"skipped: {what} does not exist yet (see above)")
+    return False
 
 
 #: How much of a found value a FAIL line shows: enough for a body and its type.

@@ -175,6 +175,34 @@ def test_a_failing_build_cell_names_the_lab_and_cell(monkeypatch):
         deploy(through=1, quiet=True)
 
 
+@pytest.mark.parametrize("lab, create_call, nothing, missing", [
+    (1, "dynamodb.create_table(", "dict(", "the table"),
+    (3, "iam.create_role(", "dict(Role=None, ", "the role and the function"),  # ...)["Role"]
+])
+def test_a_build_cell_that_creates_nothing_fails_loudly(as_owner, monkeypatch, lab, create_call, nothing,
+                                                       missing):
+    # In a notebook such a cell only prints NOT CREATED, so Run All reaches the check cell; a
+    # deploy must stop there instead of building on what is not there.
+    import dataclasses
+
+    from workshop import deploy as deploy_module
+
+    real = deploy_module.build_cells
+
+    def creating_nothing(through):
+        cells = real(through)
+        assert sum(create_call in cell.source for cell in cells) == 1, create_call
+        return [dataclasses.replace(cell, source=cell.source.replace(create_call, nothing))
+                if cell.lab == lab else cell for cell in cells]
+
+    monkeypatch.setattr(deploy_module, "build_cells", creating_nothing)
+    as_owner(f"deploy-nothing-{lab}")
+    with pytest.raises(DeployError, match=rf"lab {lab:02d} ran its build cells .* left something "
+                                          rf"missing of {missing}") as raised:
+        deploy(through=lab, quiet=True)
+    assert "NOT CREATED: there is no" in str(raised.value)
+
+
 def run_deploy_script(*args: str, owner: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "WORKSHOP_OWNER": owner}
     return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,

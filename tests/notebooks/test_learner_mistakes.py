@@ -154,9 +154,17 @@ def assert_fail_names(check: Ran, title: str, *fix_words: str) -> None:
         assert word in check.error, f"{word!r} not in:\n{check.error}"
 
 
+def assert_skipped_after(ran: list[Ran], create: int, what: str) -> None:
+    """The create cell said NOT CREATED, and a later cell skipped its work with one line."""
+    assert f"NOT CREATED: there is no {what}" in ran[create].text, ran[create].text
+    skipped = f"skipped: {what.split(' tagged')[0]} does not exist yet (see above)"
+    assert any(skipped in cell.text for cell in ran[create + 1:-1]), skipped
+
+
 @pytest.fixture(scope="module")
 def kernel_env(local_cloud, owners_to_clean) -> Iterator[dict[str, str]]:
-    owners_to_clean += [STACK_OWNER, "mistakes-01a", "mistakes-01b", "mistakes-02", "mistakes-03"]
+    owners_to_clean += [STACK_OWNER, "mistakes-01a", "mistakes-01b", "mistakes-01c", "mistakes-02",
+                        "mistakes-03", "mistakes-03b", "mistakes-04a"]
     yield {**os.environ}
 
 
@@ -195,6 +203,24 @@ def test_lab_01_a_float_price_and_a_table_without_tags(kernel_env):
         assert "Table inventory-mistakes-01b-products is there" in ran[create].text
         assert_fail_names(assert_reaches_check(ran, check), "the table carries the workshop tags",
                           "tag_resource", "Tags=tag_list()")
+
+
+def test_lab_01_a_create_table_never_called_reaches_the_check(kernel_env):
+    cells = solution_cells(1)
+    check = check_cell(1)
+    create = cell_with(cells, "dynamodb.create_table(")
+    with Kernel(as_owner(kernel_env, "mistakes-01c")) as kernel:
+        # GIVEN create_table named but never called: the cell runs, and creates nothing
+        mistaken = list(cells)
+        mistaken[create] = region_replaced(cells[create], "dynamodb.create_table")
+        ran = run_all(kernel, mistaken)
+        # THEN the cell says so, the cells needing the table skip, and the check names the fix
+        assert_skipped_after(ran, create, "table inventory-mistakes-01c-products")
+        assert_fail_names(assert_reaches_check(ran, check), "table inventory-mistakes-01c-products exists",
+                          "dynamodb.create_table in the cell", "Create the table")
+        # AND once the learner fixes the cell, Run All passes, the check cell included
+        ran = run_all(kernel, cells)
+        assert [cell.error for cell in ran] == [None] * len(cells), ran[-1].text
 
 
 # --- lab 02 ---------------------------------------------------------------------------------
@@ -270,7 +296,7 @@ def test_check_py_02_shows_the_body_and_its_type_before_anything_is_cut(tmp_path
 def test_lab_03_a_wrong_handler_is_named_not_a_crash(kernel_env):
     cells = solution_cells(3)
     check = check_cell(3)
-    create = cell_with(cells, "create_function_when_role_ready(\n        FunctionName")
+    create = cell_with(cells, "create_function_when_role_ready(\n")
     with Kernel(as_owner(kernel_env, "mistakes-03")) as kernel:
         mistaken = list(cells)
         mistaken[create] = cells[create].replace('Handler="lambda_function.lambda_handler"',
@@ -283,7 +309,47 @@ def test_lab_03_a_wrong_handler_is_named_not_a_crash(kernel_env):
                           "Handler='lambda_function.lambda_handler'", "lambda_function.handler")
 
 
+def test_lab_03_a_role_then_a_function_not_created_reach_the_check(kernel_env):
+    cells = solution_cells(3)
+    check = check_cell(3)
+    role = cell_with(cells, "iam.create_role(")
+    create = cell_with(cells, "create_function_when_role_ready(\n")
+    with Kernel(as_owner(kernel_env, "mistakes-03b")) as kernel:
+        # GIVEN the TODO's raise replaced by pass in the role cell
+        ran = run_all(kernel, [*cells[:role], region_replaced(cells[role], "pass"), *cells[role + 1:]])
+        assert_skipped_after(ran, role, "role inventory-mistakes-03b-lambda-role")
+        assert_fail_names(assert_reaches_check(ran, check), "role inventory-mistakes-03b-lambda-role exists",
+                          "iam.create_role in the cell", "The execution role")
+        # GIVEN then the role made, but pass in the create-function cell
+        ran = run_all(kernel, [*cells[:create], region_replaced(cells[create], "pass"), *cells[create + 1:]])
+        assert "Role ARN:" in ran[role].text
+        assert_skipped_after(ran, create, "function inventory-mistakes-03b-api")
+        assert_fail_names(assert_reaches_check(ran, check), "function inventory-mistakes-03b-api exists",
+                          "create_function_when_role_ready in the cell", "Create the function")
+
+
 # --- labs 04 to 07, on one stack --------------------------------------------------------------
+
+
+def test_lab_04_a_rest_api_not_created_reaches_the_check(kernel_env):
+    cells = solution_cells(4)
+    check = check_cell(4)
+    create = cell_with(cells, "apigateway.create_rest_api(")
+    with Kernel(as_owner(kernel_env, "mistakes-04a")) as kernel:
+        # GIVEN the TODO's raise replaced by pass (its own stack: catch-up builds labs 01-03)
+        ran = run_all(kernel, [*cells[:create], region_replaced(cells[create], "pass"), *cells[create + 1:]])
+        # THEN the cell says so, the cells needing the API skip, and the check names the fix
+        assert_skipped_after(ran, create, "REST API inventory-mistakes-04a-api tagged as yours")
+        assert_fail_names(assert_reaches_check(ran, check), "REST API inventory-mistakes-04a-api exists",
+                          "apigateway.create_rest_api in the cell", "The REST API", "api_id")
+
+        # GIVEN then the API created, but the whole answer kept instead of its "id"
+        kept = "api_id = apigateway.create_rest_api(name=names.api, tags=tags)"
+        ran = run_all(kernel, [*cells[:create], region_replaced(cells[create], kept), *cells[create + 1:]])
+        assert_skipped_after(ran, create, "REST API inventory-mistakes-04a-api tagged as yours")
+        assert "keep the answer's id in api_id" in ran[create].text
+        assert_fail_names(assert_reaches_check(ran, check), "REST API inventory-mistakes-04a-api exists",
+                          "keep its id in api_id")
 
 
 def test_lab_04_forgotten_deployment_then_forgotten_permission(kernel_env):
