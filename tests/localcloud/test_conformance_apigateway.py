@@ -7,10 +7,11 @@ Sources:
   top-level key: 502), "invoke-api-only-headers" (no statusCode: 200),
   "invoke-api-multi-headers-overwrite" / "-overwrite-casing" (a name in both headers and
   multiValueHeaders: "value-multi, value-solo"); ``test_lambda_aws_proxy_response_format``
-  ("empty-response": ``{}`` answers 200 with an empty body); ``test_lambda_aws_proxy_integration``
-  (the event's header spelling: Authorization / User-Agent, no Connection or Content-Length; a
-  double slash inside a greedy path kept; ``%2B`` stays encoded in path parameters; the response's
-  X-Amzn-Trace-Id).
+  ("empty-response": ``{}`` answers 200 with an empty body); the proxy events its
+  proxy-integration tests recorded on AWS (the event's header spelling: Authorization /
+  User-Agent, no Connection or Content-Length; a double slash inside a greedy path kept; ``%2B``
+  stays encoded in path parameters; the response's X-Amzn-Trace-Id) — facts as issue 10 measured
+  them there; the individual snapshot keys were not re-read for this module.
 - LS_BASIC: localstack tests/aws/services/apigateway/test_apigateway_basic.py
   ``test_delete_rest_api_with_invalid_id`` (aws.validated): NotFoundException "Invalid API
   identifier specified ACCOUNT:ID".

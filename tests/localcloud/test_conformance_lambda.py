@@ -7,7 +7,7 @@ Sources:
   InvokeFunction operation" with RequestEntityTooLargeException (HTTP 413) is in
   https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html (Errors).
 - LS_API: localstack/localstack tests/aws/services/lambda_/test_lambda_api.snapshot.json
-  (aws.validated): not-found errors carry ``"Type": "User"`` and, for an unqualified name, the
+  (aws.validated; facts as issue 10 measured them there, keys not re-read here): not-found errors carry ``"Type": "User"`` and, for an unqualified name, the
   ARN with ``:$LATEST``; CreateFunction answers ``"State": "Pending"``,
   ``"StateReasonCode": "Creating"``; an unknown runtime is InvalidParameterValueException
   "Value X at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [...]

@@ -5,6 +5,10 @@ raised "dictionary changed size during iteration" (a 500 that boto3's retries hi
 cloud serves DynamoDB requests one at a time (workshop.localcloud.rules.dynamodb.DYNAMODB_LOCK),
 so every request sees a consistent table. Retries are off here: a single failure fails the test.
 
+A lock must not deadlock what AWS runs concurrently: a DynamoDB stream trigger runs after the
+write has answered (moto ran it inside the write, so a trigger reading its table would wait for
+itself until it timed out).
+
 The local cloud runs in this process, and the interpreter switches threads every microsecond
 while the load runs: without the lock the race shows within seconds (several 500s per run),
 with it none.
@@ -116,3 +120,63 @@ def test_concurrent_writers_and_scanners_never_fail_or_page_wrongly(cloud, table
         assert seeded <= set(ids)
     final = full_scan(client(cloud.endpoint), table)
     assert len(final) == len(set(final)) == SEEDED + written
+
+
+STREAM_HANDLER = '''
+import os
+
+import boto3
+
+table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+
+def handler(event, context):
+    for record in event["Records"]:
+        key = record["dynamodb"]["Keys"]["id"]["S"]
+        if key.startswith("copy-"):
+            continue
+        item = table.get_item(Key={"id": key})["Item"]  # reads the table that triggered it
+        table.put_item(Item={"id": "copy-" + key, "seen": item["id"]})
+'''
+
+
+def test_a_stream_trigger_that_reads_its_table_does_not_block_the_write(cloud):
+    # GIVEN a table with a stream, and a function triggered by it that reads and writes the table
+    # (on AWS the trigger runs after the write has answered; moto ran it inside the write)
+    import json
+    import time
+
+    from localcloud_support import make_zip, unique
+
+    ddb = client(cloud.endpoint)
+    name = unique("streamed")
+    stream_arn = ddb.create_table(
+        TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]["LatestStreamArn"]
+    lam = cloud.client("lambda")
+    function = unique("stream-fn")
+    lam.create_function(
+        FunctionName=function, Runtime="python3.11", Role=cloud.role_arn, Handler="app.handler",
+        Code={"ZipFile": make_zip({"app.py": STREAM_HANDLER})}, Timeout=20,
+        Environment={"Variables": {"TABLE_NAME": name}},
+    )
+    lam.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName=function, StartingPosition="LATEST")
+    try:
+        # WHEN an item is written
+        started = time.monotonic()
+        ddb.put_item(TableName=name, Item={"id": {"S": "p-1"}})
+        # THEN the write answers at once (not after the function's 20 s timeout) ...
+        assert time.monotonic() - started < 10
+        # ... and the function runs afterwards and can use the table
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            copy = ddb.get_item(TableName=name, Key={"id": {"S": "copy-p-1"}}).get("Item")
+            if copy:
+                break
+            time.sleep(0.2)
+        assert copy == {"id": {"S": "copy-p-1"}, "seen": {"S": "p-1"}}, json.dumps(cloud.log_messages(function))[:2000]
+    finally:
+        lam.delete_function(FunctionName=function)
+        ddb.delete_table(TableName=name)

@@ -17,9 +17,9 @@ from typing import Any
 from workshop.localcloud.gateway.messages import GatewayRequest
 from workshop.localcloud.gateway.routes import RouteMatch
 
-#: Headers API Gateway hands the function under its own spelling, whatever the client sent
-#: (localstack/localstack tests/aws/services/apigateway/test_apigateway_lambda.snapshot.json,
-#: test_lambda_aws_proxy_integration: a "user-Agent" request arrives as "User-Agent").
+#: Headers API Gateway hands the function under its own spelling, whatever the client sent (the
+#: proxy events recorded on AWS in localstack/localstack
+#: tests/aws/services/apigateway/test_apigateway_lambda.snapshot.json).
 _AWS_SPELLING = {"authorization": "Authorization", "user-agent": "User-Agent"}
 #: Connection-level headers API Gateway does not pass to the function.
 _NOT_PASSED = {"connection", "content-length"}

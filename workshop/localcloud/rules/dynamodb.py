@@ -17,7 +17,8 @@ What AWS does and moto 5.2 does not (sources in ``tests/conformance/test_conform
 - **Unknown tables** in table-level calls: ``Requested resource not found: Table: NAME not found``.
 - **Thread safety**: moto's DynamoDB is not thread-safe (a Scan iterating a table while a Put
   adds to it raised "dictionary changed size during iteration"); every DynamoDB request is
-  served under one lock, so concurrent writers and scanners each see a consistent table.
+  served under one lock, so concurrent writers and scanners each see a consistent table. Stream
+  records reach their Lambda trigger asynchronously (as on AWS), never inside a locked write.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ import base64
 import binascii
 import copy
 import json
+import logging
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from workshop.localcloud import dynamodb_atomic
 from workshop.localcloud.rules.wsgi import Answer, WsgiApp, call, json10_error, read_body
+
+log = logging.getLogger(__name__)
 
 ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 TARGET_PREFIX = "DynamoDB_20120810."
@@ -245,11 +249,30 @@ def install() -> None:
         ItemSizeToUpdateTooLarge,
         MockValidationException,
     )
+    from moto.awslambda.models import LambdaBackend
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 
     if _saved:
         return
+    _saved["send_dynamodb_items"] = LambdaBackend.send_dynamodb_items
+    original_send = LambdaBackend.send_dynamodb_items
+
+    def send_dynamodb_items(backend: Any, function_arn: str, items: list[Any], source: str) -> str:
+        """Stream records reach their function asynchronously, as on AWS. moto would invoke it
+        inside the write, under the DynamoDB lock: a function reading the table would wait for
+        its own trigger until it timed out."""
+
+        def deliver() -> None:
+            try:
+                original_send(backend, function_arn, list(items), source)
+            except Exception:  # noqa: BLE001 - nobody waits for a stream delivery but the log
+                log.exception("delivering DynamoDB stream records to %s failed", function_arn)
+
+        threading.Thread(target=deliver, name="dynamodb-stream", daemon=True).start()
+        return "queued"
+
+    LambdaBackend.send_dynamodb_items = send_dynamodb_items  # type: ignore[method-assign]
     _saved.update(
         init=DynamoType.__init__,
         size=DynamoType.size,
@@ -316,11 +339,13 @@ def install() -> None:
 
 
 def uninstall() -> None:
+    from moto.awslambda.models import LambdaBackend
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 
     if not _saved:
         return
+    LambdaBackend.send_dynamodb_items = _saved["send_dynamodb_items"]  # type: ignore[method-assign]
     DynamoType.__init__ = _saved["init"]  # type: ignore[method-assign]
     DynamoType.size = _saved["size"]  # type: ignore[method-assign]
     LimitedSizeDict.__setitem__ = _saved["setitem"]  # type: ignore[method-assign]
