@@ -29,6 +29,7 @@ import copy
 import json
 import logging
 import re
+import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
