@@ -8,15 +8,28 @@ every request:
 - the status is one the description lists for that operation, the body matches its schema, and
   the documented headers (Content-Type, Access-Control-Allow-Origin) are present.
 
+The contract stack is built through lab 08 (conftest.py), so the operations the description
+marks with ``security`` get the stack's valid token and API key: generated bodies reach the
+function, not only API Gateway's refusal. Half of the generated ``POST /product/stock`` bodies
+name a product that exists, so its 200 and 409 answers are checked too, not only 400 and 404.
+The refusals themselves (no token 401, no key 403, an explicit Deny 403 with ``Message``) are
+checked against the description by the tests after the property-based one.
+
 The number of examples per operation is kept small (the suite runs on 2 cores); hypothesis'
 database is off, so every run draws afresh.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -25,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from contract_support import load_openapi
+from contract_support import load_openapi, protected_operations
 
 pytestmark = pytest.mark.localcloud
 
@@ -37,10 +50,47 @@ CHECKS = [
     response_schema_conformance,
 ]
 
+OPENAPI = load_openapi()
+PROTECTED = protected_operations(OPENAPI)
+# Products that exist while the property-based test runs, with a quantity to take from.
+STOCKED_PRODUCTS = ("contract-stock-a", "contract-stock-b")
+STARTING_QUANTITY = 10
 
 # Loaded at import (one test per operation); the live API's URL is only known once the stack
 # is built, so each call is given it as its base URL.
-schema = schemathesis.openapi.from_dict(load_openapi())
+schema = schemathesis.openapi.from_dict(OPENAPI)
+
+
+@schema.hook("flatmap_body").apply_to(method="POST", path="/product/stock")
+def name_stocked_products(context: Any, body: Any) -> Any:
+    """A generated stock change names, half of the time, a product that exists (a random
+    productId never does, so only 404 would be seen)."""
+    if not isinstance(body, dict) or not isinstance(body.get("productId"), str):
+        return st.just(body)
+    return st.sampled_from([body, *({**body, "productId": name} for name in STOCKED_PRODUCTS)])
+
+
+def credentials_for(case: Any, stack: dict) -> dict[str, str]:
+    """The stack's token and API key for an operation the description protects, else none."""
+    if (case.operation.method.upper(), case.operation.path) in PROTECTED:
+        return dict(stack["credentials"])
+    return {}
+
+
+@pytest.fixture(scope="module")
+def stocked_products(contract_stack: dict) -> Iterator[tuple[str, ...]]:
+    url = f"{contract_stack['api_url']}/product"
+    headers = contract_stack["credentials"]
+    for product_id in STOCKED_PRODUCTS:
+        requests.delete(url, json={"productId": product_id}, headers=headers, timeout=30)
+        created = requests.post(
+            url, json={"productId": product_id, "quantity": STARTING_QUANTITY}, headers=headers,
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+    yield STOCKED_PRODUCTS
+    for product_id in STOCKED_PRODUCTS:
+        requests.delete(url, json={"productId": product_id}, headers=headers, timeout=30)
 
 
 @schema.parametrize()
@@ -50,5 +100,94 @@ schema = schemathesis.openapi.from_dict(load_openapi())
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_answer_matches_the_description(case, contract_stack):
-    case.call_and_validate(base_url=contract_stack["api_url"], checks=CHECKS, timeout=30)
+def test_every_answer_matches_the_description(case, contract_stack, stocked_products):
+    case.call_and_validate(
+        base_url=contract_stack["api_url"], headers=credentials_for(case, contract_stack),
+        checks=CHECKS, timeout=30,
+    )
+
+
+# -- lab 08's refusals and stock answers, each seen and checked against the description -------
+
+
+def test_the_description_protects_exactly_what_lab_08_protects():
+    from workshop.protection import PROTECTED_METHODS
+
+    lab = {(method, path) for path, methods in PROTECTED_METHODS.items() for method in methods}
+    assert set(PROTECTED) == lab
+    schemes = OPENAPI["components"]["securitySchemes"]
+    assert (schemes["apiKey"]["in"], schemes["apiKey"]["name"]) == ("header", "x-api-key")
+    assert (schemes["tokenAuthorizer"]["in"], schemes["tokenAuthorizer"]["name"]) == (
+        "header", "Authorization")
+
+
+def sample_body(path: str, product_id: str) -> dict[str, Any]:
+    """A body each protected operation accepts (so only the credentials decide the answer)."""
+    if path == "/product/stock":
+        return {"productId": product_id, "change": 1}
+    return {"productId": product_id}
+
+
+def send(stack: dict, method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[Any, Any]:
+    """Send one request built by schemathesis for ``method path`` and validate the answer
+    against the description (every check in CHECKS); returns (case, response)."""
+    case = schema[path][method].Case(body=body, media_type="application/json")
+    response = case.call(base_url=stack["api_url"], headers=headers, timeout=30)
+    case.validate_response(response, checks=CHECKS)
+    return case, response
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+@pytest.mark.parametrize(
+    ("leave_out", "status", "body"),
+    [
+        pytest.param(("Authorization",), 401, {"message": "Unauthorized"}, id="no-token"),
+        pytest.param(("x-api-key",), 403, {"message": "Forbidden"}, id="no-key"),
+        pytest.param(("Authorization", "x-api-key"), 401, {"message": "Unauthorized"}, id="neither"),
+    ],
+)
+def test_a_write_without_token_or_key_is_refused_as_described(
+    contract_stack, method, path, leave_out, status, body
+):
+    headers = {k: v for k, v in contract_stack["credentials"].items() if k not in leave_out}
+    product_id = f"contract-refused-{uuid.uuid4().hex[:8]}"
+    _, response = send(contract_stack, method, path, sample_body(path, product_id), headers)
+    assert (response.status_code, response.json()) == (status, body)
+
+
+def test_a_token_the_authorizer_denies_gets_403_with_capital_message(contract_stack):
+    from workshop.naming import resource_names
+    from workshop.protection import READ_ONLY_CLERK, api_credentials
+
+    auditor = api_credentials(resource_names(contract_stack["owner"]), clerk=READ_ONLY_CLERK)
+    _, response = send(contract_stack, "POST", "/product/stock",
+                       sample_body("/product/stock", "contract-denied"), auditor)
+    assert response.status_code == 403
+    assert response.json() == {
+        "Message": "User is not authorized to access this resource with an explicit deny"}
+
+
+def test_every_answer_of_a_stock_change_matches_the_description(contract_stack):
+    credentials = contract_stack["credentials"]
+    product_id = f"contract-stock-{uuid.uuid4().hex[:8]}"
+    created = requests.post(f"{contract_stack['api_url']}/product",
+                            json={"productId": product_id, "quantity": 5}, headers=credentials,
+                            timeout=30)
+    assert created.status_code == 201, created.text
+    try:
+        seen = []
+        for body, status in [
+            ({"productId": product_id, "change": -3}, 200),
+            ({"productId": product_id, "change": -3}, 409),  # 2 left
+            ({"productId": product_id, "change": 4.0}, 200),  # a whole number written as 4.0
+            ({"productId": product_id, "change": 0}, 400),
+            ({"productId": product_id, "change": "3"}, 400),
+            ({"productId": f"{product_id}-unknown", "change": 1}, 404),
+        ]:
+            _, response = send(contract_stack, "POST", "/product/stock", body, credentials)
+            seen.append((response.status_code, response.json()))
+            assert response.status_code == status, seen
+        assert seen[0][1]["quantity"] == 2 and seen[2][1]["quantity"] == 6
+    finally:
+        requests.delete(f"{contract_stack['api_url']}/product", json={"productId": product_id},
+                        headers=credentials, timeout=30)
