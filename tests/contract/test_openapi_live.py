@@ -191,3 +191,45 @@ def test_every_answer_of_a_stock_change_matches_the_description(contract_stack):
     finally:
         requests.delete(f"{contract_stack['api_url']}/product", json={"productId": product_id},
                         headers=credentials, timeout=30)
+
+
+@pytest.fixture
+def spent_key(contract_stack: dict) -> Iterator[str]:
+    """An API key of a second usage plan on the contract stage whose quota (1 a day) is spent
+    once it has been used; deleted afterwards, so the stack's own key and plan stay as built."""
+    import boto3
+
+    from workshop.naming import workshop_tags
+
+    apigateway = boto3.client("apigateway")
+    suffix = uuid.uuid4().hex[:8]
+    plan = apigateway.create_usage_plan(
+        name=f"contract-quota-{suffix}", quota={"limit": 1, "period": "DAY"},
+        apiStages=[{"apiId": contract_stack["api_id"], "stage": stage_of(contract_stack)}],
+        tags=workshop_tags(contract_stack["owner"]),
+    )
+    key = apigateway.create_api_key(name=f"contract-quota-{suffix}", enabled=True,
+                                    tags=workshop_tags(contract_stack["owner"]))
+    try:
+        apigateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+        yield key["value"]
+    finally:
+        apigateway.delete_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"])
+        apigateway.delete_api_key(apiKey=key["id"])
+        apigateway.delete_usage_plan(usagePlanId=plan["id"])
+
+
+def stage_of(stack: dict) -> str:
+    """The stage name: the last part of the invoke URL."""
+    return stack["api_url"].rstrip("/").rsplit("/", 1)[-1]
+
+
+def test_a_write_over_the_usage_plan_quota_gets_429_as_described(contract_stack, spent_key):
+    headers = {**contract_stack["credentials"], "x-api-key": spent_key}
+    body = {"productId": f"contract-quota-{uuid.uuid4().hex[:8]}", "change": 1}
+    _, first = send(contract_stack, "POST", "/product/stock", body, headers)
+    assert first.status_code == 404  # within the quota: the function answers
+    _, second = send(contract_stack, "POST", "/product/stock", body, headers)
+    assert (second.status_code, second.json()) == (429, {"message": "Limit Exceeded"})
+    # schemathesis keeps headers lower-cased, each with its list of values.
+    assert second.headers["x-amzn-errortype"] == ["LimitExceededException"]
