@@ -122,6 +122,24 @@ def test_the_description_protects_exactly_what_lab_08_protects():
         "header", "Authorization")
 
 
+def test_the_token_scheme_is_the_authorizer_lab_08_builds(contract_stack):
+    import boto3
+
+    from workshop.naming import resource_names
+    from workshop.protection import protection_names
+
+    described = OPENAPI["components"]["securitySchemes"]["tokenAuthorizer"]
+    name = protection_names(resource_names(contract_stack["owner"])).authorizer
+    built = next(item for item in boto3.client("apigateway").get_authorizers(
+        restApiId=contract_stack["api_id"])["items"] if item["name"] == name)
+    assert built["type"] == described["x-amazon-apigateway-authorizer"]["type"].upper()
+    assert built["identitySource"] == f"method.request.header.{described['name']}"
+    assert built["identityValidationExpression"] == (
+        described["x-amazon-apigateway-authorizer"]["identityValidationExpression"])
+    assert built["authorizerResultTtlInSeconds"] == (
+        described["x-amazon-apigateway-authorizer"]["authorizerResultTtlInSeconds"])
+
+
 def sample_body(path: str, product_id: str) -> dict[str, Any]:
     """A body each protected operation accepts (so only the credentials decide the answer)."""
     if path == "/product/stock":
