@@ -8,7 +8,10 @@ THEN
 - every query parameter it sends is one the operation declares;
 - a request expected to succeed (2xx) sends a body valid against the operation's request schema,
   and one expected to be refused (400) sends a body that is not JSON or not valid against it, or
-  leaves out something the description requires.
+  leaves out something the description requires;
+- the collection sends the API key and the token (lab 08) on exactly the methods the description
+  protects with ``security``, and a request that expects API Gateway's 401 or 403 on a protected
+  operation takes away the token or the key it would otherwise send.
 """
 
 from __future__ import annotations
@@ -23,12 +26,16 @@ from urllib.parse import parse_qsl
 import jsonschema
 import pytest
 
-from contract_support import load_openapi
+from contract_support import load_openapi, protected_operations
 from workshop.paths import REPO_ROOT
 
 COLLECTION_PATH = REPO_ROOT / "postman" / "inventory.postman_collection.json"
 # Sample values for the collection's variables when a body is checked against a schema.
-VARIABLE_SAMPLES = {"productId": "postman-sample-1", "nextToken": "eyJwcm9kdWN0SWQiOiJwLTEifQ"}
+VARIABLE_SAMPLES = {
+    "productId": "postman-sample-1",
+    "stockProductId": "postman-stock-sample-1",
+    "nextToken": "eyJwcm9kdWN0SWQiOiJwLTEifQ",
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class PostmanRequest:
     query: dict[str, str]
     body: str | None
     expected_status: int
+    prerequest: str
 
 
 def postman_requests() -> Iterator[PostmanRequest]:
@@ -59,11 +67,18 @@ def postman_requests() -> Iterator[PostmanRequest]:
                 if event["listen"] == "test"
                 for line in event["script"]["exec"]
             )
+            prerequest = "\n".join(
+                line
+                for event in item.get("event", [])
+                if event["listen"] == "prerequest"
+                for line in event["script"]["exec"]
+            )
             statuses = re.findall(r"to\.have\.status\((\d{3})\)", tests)
             assert len(statuses) == 1, f"{item['name']!r} should check exactly one status"
             body = (request.get("body") or {}).get("raw")
             yield PostmanRequest(
-                item["name"], request["method"], path, dict(parse_qsl(query)), body, int(statuses[0])
+                item["name"], request["method"], path, dict(parse_qsl(query)), body, int(statuses[0]),
+                prerequest,
             )
 
     yield from walk(collection["item"])
@@ -71,6 +86,13 @@ def postman_requests() -> Iterator[PostmanRequest]:
 
 REQUESTS = list(postman_requests())
 OPENAPI = load_openapi()
+PROTECTED = protected_operations(OPENAPI)
+COLLECTION_PREREQUEST = "\n".join(
+    line
+    for event in json.loads(COLLECTION_PATH.read_text(encoding="utf-8")).get("event", [])
+    if event["listen"] == "prerequest"
+    for line in event["script"]["exec"]
+)
 
 
 def substitute(text: str) -> str:
@@ -105,11 +127,36 @@ def is_valid(instance: Any, schema: dict) -> bool:
 
 def test_the_collection_has_requests_for_every_operation_of_the_description():
     sent = {(request.method.lower(), request.path) for request in REQUESTS}
+    succeeding = {(r.method.lower(), r.path) for r in REQUESTS if 200 <= r.expected_status < 300}
     for path, item in OPENAPI["paths"].items():
         for method in item:
             if method == "options":
                 continue  # browsers send the preflight, not Postman users
             assert (method, path) in sent, f"no Postman request for {method.upper()} {path}"
+            # A request that only shows a refusal (400, 401, 403) does not show the operation.
+            assert (method, path) in succeeding, (
+                f"no Postman request expects {method.upper()} {path} to succeed"
+            )
+
+
+def test_the_collection_sends_key_and_token_on_exactly_the_protected_methods():
+    # The collection's pre-request script adds x-api-key and Authorization to every request whose
+    # method is not GET; that must be the set of operations the description protects.
+    assert 'pm.request.method !== "GET"' in COLLECTION_PREREQUEST
+    assert 'key: "x-api-key"' in COLLECTION_PREREQUEST
+    assert 'key: "Authorization", value: "Bearer "' in COLLECTION_PREREQUEST
+    operations = {
+        (method.upper(), path)
+        for path, item in OPENAPI["paths"].items()
+        for method in item
+        if method != "options"
+    }
+    assert PROTECTED, "the description protects no operation"
+    assert {(method, path) for method, path in operations if method != "GET"} == set(PROTECTED)
+
+
+def removes_header(request_: PostmanRequest, name: str) -> bool:
+    return f'pm.request.headers.remove("{name}")' in request_.prerequest
 
 
 @pytest.mark.parametrize("request_", REQUESTS, ids=lambda request: request.name)
@@ -122,6 +169,16 @@ def test_each_request_agrees_with_the_description(request_: PostmanRequest):
         )
         return
     operation = item[request_.method.lower()]
+    if (request_.method.upper(), request_.path) in PROTECTED:
+        # API Gateway checks the token first, then the key.
+        if request_.expected_status == 401:
+            assert removes_header(request_, "Authorization"), request_.name
+        elif request_.expected_status == 403:
+            assert removes_header(request_, "x-api-key") and not removes_header(
+                request_, "Authorization"), request_.name
+        else:
+            assert not (removes_header(request_, "Authorization") or removes_header(
+                request_, "x-api-key")), f"{request_.name}: sends no credentials, expects no refusal"
     assert str(request_.expected_status) in operation["responses"], (
         f"{request_.name}: {request_.expected_status} is not a documented answer of "
         f"{request_.method} {request_.path}"

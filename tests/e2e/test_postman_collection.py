@@ -2,7 +2,10 @@
 
 GIVEN the reference stack deployed on the local cloud, WHEN newman runs the collection with the
 environment ``scripts/postman_env.py`` writes, THEN every ``pm.test`` assertion passes — twice in
-a row, because each run makes its own productId.
+a row, because each run makes its own productId. Lab 08's folder (``POST /product/stock``, and the
+answers of the protected write methods) is skipped on that core stack, whose environment has no
+API key; against a stack built through lab 08 the whole collection runs, every write sending the
+key and the token.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from workshop.paths import REPO_ROOT
 
 COLLECTION = REPO_ROOT / "postman" / "inventory.postman_collection.json"
 SCHEMA_V2_1 = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
+# The folder that needs lab 08's stack (the stock route, the API key and the token).
+LAB08_FOLDER = "05 Stock changes and a protected API (lab 08)"
+LAB08_OWNER = "e2e-postman-lab08"
 
 
 def load_script(name: str) -> Any:
@@ -93,6 +99,13 @@ def test_collection_asserts_every_status_the_exercises_teach(collection):
         ("PATCH", "/product", 400),  # updateKey=productId
         ("GET", "/products", 400),  # bad limit
         ("GET", "/no-such-path", 403),
+        # lab 08: the stock route and API Gateway's refusals of a write without token or key
+        ("POST", "/product/stock", 200),
+        ("POST", "/product/stock", 400),
+        ("POST", "/product/stock", 404),
+        ("POST", "/product/stock", 409),
+        ("POST", "/product/stock", 401),
+        ("POST", "/product/stock", 403),
     }
     assert expected <= asserted, f"missing: {sorted(expected - asserted)}"
 
@@ -105,6 +118,15 @@ def test_product_id_is_fresh_per_run_and_not_hard_coded(collection):
     assert "Date.now()" in prerequest and "Math.random()" in prerequest
     variables = {v["key"] for v in collection["variable"]}
     assert {"baseUrl", "productId"} <= variables
+
+
+def test_lab08_folder_is_skipped_without_an_api_key_and_only_it(collection):
+    folders = {item["name"]: item for item in collection["item"]}
+    skip = script_text(folders[LAB08_FOLDER], "prerequest")
+    assert 'pm.variables.get("apiKey")' in skip and "pm.execution.skipRequest()" in skip
+    others = [item for name, item in folders.items() if name != LAB08_FOLDER]
+    assert not any("skipRequest" in script_text(item, "prerequest") for item in others)
+    assert "skipRequest" not in script_text(collection, "prerequest")
 
 
 def test_paging_request_follows_next_token_until_the_last_page(collection):
@@ -236,10 +258,49 @@ def test_newman_runs_the_collection_twice_against_the_local_gateway(
     stats = run_newman(newman, environment, tmp_path / "report.json", "--iteration-count", "2")
     assert stats["iterations"]["failed"] == 0
     assert stats["assertions"]["failed"] == 0
-    # Every request ran in both iterations (paging may add pages), each with its assertions.
-    in_collection = len(requests_in(json.loads(COLLECTION.read_text())))
-    assert stats["requests"]["total"] >= 2 * in_collection
+    # Every request but lab 08's ran in both iterations (paging may add pages), each with its
+    # assertions; lab 08's were skipped (this stack has no API key), so none of them ran.
+    collection = json.loads(COLLECTION.read_text())
+    lab08 = next(item for item in collection["item"] if item["name"] == LAB08_FOLDER)
+    core = len(requests_in(collection)) - len(requests_in(lab08))
+    assert stats["requests"]["total"] >= 2 * core
+    assert stats["requests"]["total"] < 2 * len(requests_in(collection))
     assert stats["assertions"]["total"] >= 3 * stats["requests"]["total"]
+
+
+@pytest.fixture(scope="module")
+def lab08_stack(local_cloud) -> Any:
+    """A stack built through lab 08 (its own owner: the shared stack stays open)."""
+    from workshop.deploy import deploy
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WORKSHOP_OWNER", LAB08_OWNER)
+        yield deploy(through=8, quiet=True)
+
+
+def test_newman_runs_the_whole_collection_against_a_lab08_stack(newman, lab08_stack, tmp_path):
+    environment = tmp_path / "lab08.postman_environment.json"
+    assert postman_env.main(["--out", str(environment), "--owner", lab08_stack["owner"]]) == 0
+    keys = {value["key"] for value in json.loads(environment.read_text())["values"]}
+    assert {"apiKey", "token"} <= keys
+    # Every write of folders 01-04 now needs the key and the token, which the collection sends;
+    # folder 05 changes stock and shows API Gateway's 401 and 403 without them.
+    stats = run_newman(newman, environment, tmp_path / "report.json")
+    assert stats["requests"]["total"] >= len(requests_in(json.loads(COLLECTION.read_text())))
+    assert stats["assertions"]["failed"] == 0
+
+
+def test_newman_fails_the_lab08_folder_when_the_token_is_wrong(newman, lab08_stack, tmp_path):
+    # The stock assertions can fail: with a token the authorizer rejects, every write is a 401.
+    environment = tmp_path / "bad-token.postman_environment.json"
+    assert postman_env.main(["--out", str(environment), "--owner", lab08_stack["owner"]]) == 0
+    env = json.loads(environment.read_text())
+    for value in env["values"]:
+        if value["key"] == "token":
+            value["value"] = "clerk.not-the-signature"
+    environment.write_text(json.dumps(env))
+    with pytest.raises(AssertionError, match="status is 200 OK"):
+        run_newman(newman, environment, tmp_path / "report.json", "--folder", LAB08_FOLDER)
 
 
 def test_newman_reports_failures_against_a_wrong_url(newman, local_cloud, tmp_path):
