@@ -99,6 +99,7 @@ def test_a_cold_start_runs_in_the_waiting_spare_and_a_replacement_is_started(clo
     spare = waiting_spare(cloud.runtime)
     assert spare in workers.live_workers  # the local cloud's sweep of orphans leaves it alone
     count_before = cloud.runtime.environment_count()
+    assert cloud.server.describe()["lambda_environments"] == count_before  # status JSON
     name = cloud.deploy({"app.py": WHOAMI})
 
     response, seen = cloud.invoke(name)
@@ -225,6 +226,27 @@ def test_a_spare_starts_its_function_exactly_as_a_spawned_worker_does(cloud):
     assert a["path"][0] == a["cwd"] and b["path"][0] == b["cwd"]
     assert a["path"][1:] == b["path"][1:]
     assert a["loaded_at_import"] == b["loaded_at_import"]
+
+
+LEAVES_A_CHILD = """
+import os, subprocess
+
+def handler(event, context):
+    child = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    return {"child": child.pid, "supervisor": os.getppid()}
+"""
+
+
+def test_the_process_tree_of_an_environment_started_from_a_spare_ends_with_it(cloud):
+    spare = waiting_spare(cloud.runtime)
+    name = cloud.deploy({"app.py": LEAVES_A_CHILD})
+    _, seen = cloud.invoke(name)
+    assert seen["supervisor"] == spare
+    assert pid_alive(seen["child"])
+
+    cloud.runtime.reap(idle_before=time.monotonic() + 1)  # the idle environment is stopped
+
+    assert wait_until(lambda: not pid_alive(seen["child"]) and not pid_alive(spare), timeout=10)
 
 
 # -- fallbacks ------------------------------------------------------------------------------------
