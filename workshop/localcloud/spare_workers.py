@@ -91,7 +91,8 @@ class SpareWorkers:
         self.count = count
         self._lock = threading.Lock()
         self._spares: list[_Spare] = []
-        self._starter: threading.Thread | None = None
+        self._starter: threading.Thread | None = None  # set while one runs
+        self._request: dict[str, str] | None = None  # the environment asked for last
         self._closed = False
 
     def pids(self) -> list[int]:
@@ -133,11 +134,10 @@ class SpareWorkers:
         with self._lock:
             if self._closed or self.count == 0:
                 return
-            if self._starter is not None and self._starter.is_alive():
-                return  # it checks again, with the then-current spares, before it stops
-            self._starter = threading.Thread(
-                target=self._fill, args=(dict(environment),), name="lambda-spare-starter", daemon=True
-            )
+            self._request = dict(environment)
+            if self._starter is not None:
+                return  # it takes this request before it stops
+            self._starter = threading.Thread(target=self._fill, name="lambda-spare-starter", daemon=True)
             self._starter.start()
 
     def close(self) -> None:
@@ -154,35 +154,35 @@ class SpareWorkers:
 
     # -- starting -----------------------------------------------------------------------------
 
-    def _fill(self, environment: dict[str, str]) -> None:
+    def _fill(self) -> None:
+        """The starter thread: one pass per request, until none is left."""
         while True:
             with self._lock:
-                if self._closed:
+                environment, self._request = self._request, None
+                if environment is None or self._closed:
+                    self._starter = None
                     return
-                stale = [
+                keep = [
                     spare
                     for spare in self._spares
-                    if spare.environment != environment or spare.executable != sys.executable
+                    if spare.environment == environment
+                    and spare.executable == sys.executable
+                    and waiting(spare.worker)
                 ]
-                self._spares = [spare for spare in self._spares if spare not in stale]
-            for spare in stale:
+                gone = [spare for spare in self._spares if spare not in keep]
+                self._spares = keep
+                missing = self.count - len(keep)
+            for spare in gone:  # died, or started for an environment no longer wanted
                 spare.worker.close()
-            with self._lock:
-                dead = [spare for spare in self._spares if not waiting(spare.worker)]
-                self._spares = [spare for spare in self._spares if spare not in dead]
-                missing = self.count - len(self._spares)
-            for spare in dead:
-                spare.worker.close()
-            if missing <= 0:
-                return
-            try:
-                worker = WorkerProcess.start(environment, self.cwd)
-            except OSError as error:
-                log.warning("could not start a spare Lambda worker: %s", error)
-                return
-            with self._lock:
-                if not self._closed:
-                    self._spares.append(_Spare(worker, sys.executable, environment))
-                    continue
-            worker.close()  # shutdown began while it was starting
-            return
+            for _ in range(missing):
+                try:
+                    worker = WorkerProcess.start(environment, self.cwd)
+                except OSError as error:
+                    log.warning("could not start a spare Lambda worker: %s", error)
+                    break
+                with self._lock:
+                    if not self._closed:
+                        self._spares.append(_Spare(worker, sys.executable, environment))
+                        continue
+                worker.close()  # shutdown began while it was starting
+                break
