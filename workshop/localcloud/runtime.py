@@ -6,7 +6,9 @@ What it copies from AWS Lambda (and why a learner notices):
   process) and imports the handler's module; later invocations reuse an idle environment, so
   module-level code (``boto3.resource(...)``, reading ``TABLE_NAME``) runs once. Updating the
   function's code or configuration retires the old environments: the next call is cold again.
-  Concurrent calls get environments of their own.
+  Concurrent calls get environments of their own. A cold start normally takes a bootstrap
+  process started in advance (:mod:`workshop.localcloud.spare_workers`), so it costs the
+  handler's import (the Init Duration), not Python's start-up.
 - **Timeouts.** A function still running after its ``Timeout`` is killed with its environment;
   the caller gets ``FunctionError: Unhandled`` and ``Task timed out after N.00 seconds``.
 - **Errors.** An exception becomes ``{"errorMessage", "errorType", "requestId", "stackTrace"}``

@@ -4,10 +4,12 @@ The process runs :mod:`workshop.localcloud.worker` (the bootstrap), which change
 function's code when it receives the function's variables. It is either spawned for the
 function (:meth:`WorkerProcess.spawn`) or was started earlier knowing no function and is given
 one (:meth:`WorkerProcess.start`, :meth:`WorkerProcess.assign`: a spare, see
-:mod:`workshop.localcloud.spare_workers`). The thread that runs an invocation reads the worker's messages itself
-(``select`` with the function's deadline as timeout), so a result reaches the caller with no
-hand-over between threads, and a function past its deadline is killed (what Lambda does to a
-function that times out). Output the worker writes to stderr is read by a helper thread.
+:mod:`workshop.localcloud.spare_workers`).
+
+The thread that runs an invocation reads the worker's messages itself (``select`` with the
+function's deadline as timeout), so a result reaches the caller with no hand-over between
+threads, and a function past its deadline is killed (what Lambda does to a function that times
+out). Output the worker writes to stderr is read by a helper thread.
 
 Isolation between environments (what a function can see of another one):
 
