@@ -46,6 +46,7 @@ import argparse
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -398,6 +399,14 @@ def proxy_event(path: str, query: dict[str, str] | None = None) -> bytes:
     ).encode()
 
 
+def cold_init_duration(session) -> str:  # noqa: ANN001 - a boto3 Session
+    """The Init Duration of the function's first (cold) invocation, from its REPORT log line."""
+    events = session.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{FUNCTION}")["events"]
+    reports = sorted((e["timestamp"], e["message"]) for e in events if "Init Duration" in e["message"])
+    match = re.search(r"Init Duration: ([\d.]+) ms", reports[0][1]) if reports else None
+    return f"{float(match.group(1)):8.1f} ms" if match else "     n/a"
+
+
 def measure_snapshots(endpoint: str, session, count: int = 10) -> list[tuple[str, str]]:  # noqa: ANN001
     """Take ``count`` snapshots on request while one client keeps writing items."""
     import requests
@@ -517,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
             return payload
 
         cold_ms = timed(invoke_health, 1)[0]
+        cold_init = cold_init_duration(session)
         timed(invoke_health, 10)
         warm_invoke = timed(invoke_health, count)
 
@@ -594,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
             ("up-to-ready (start() until both ports answer)", against(up_to_ready_ms, UP_TO_READY_TARGET_MS, "ms", 0)),
             ("up to first answered boto3 call", f"{first_call_ms:8.0f} ms"),
             ("cold invoke (lambda.invoke, first call)", against(cold_ms, COLD_INVOKE_TARGET_MS, "ms", 1)),
+            ("  its Init Duration (REPORT line: the handler's import)", cold_init),
             (f"warm invoke p50 / p95 (n={len(warm_invoke)})", f"{warm_p50:8.2f} ms / {percentile(warm_invoke, 0.95):.2f} ms"),
             ("cold / warm invoke", f"{cold_ms / warm_p50:8.1f}x"),
             (f"GET /product via gateway (requests) p50 / p95 (n={len(gateway_samples)})", f"{gateway_p50:8.2f} ms / {gateway_p95:.2f} ms"),

@@ -6,7 +6,9 @@ What it copies from AWS Lambda (and why a learner notices):
   process) and imports the handler's module; later invocations reuse an idle environment, so
   module-level code (``boto3.resource(...)``, reading ``TABLE_NAME``) runs once. Updating the
   function's code or configuration retires the old environments: the next call is cold again.
-  Concurrent calls get environments of their own.
+  Concurrent calls get environments of their own. A cold start normally takes a bootstrap
+  process started in advance (:mod:`workshop.localcloud.spare_workers`), so it costs the
+  handler's import (the Init Duration), not Python's start-up.
 - **Timeouts.** A function still running after its ``Timeout`` is killed with its environment;
   the caller gets ``FunctionError: Unhandled`` and ``Task timed out after N.00 seconds``.
 - **Errors.** An exception becomes ``{"errorMessage", "errorType", "requestId", "stackTrace"}``
@@ -53,6 +55,7 @@ from workshop.localcloud.cloudwatch import (
     split_log_message,
 )
 from workshop.localcloud.invoke import UNHANDLED, FunctionNotFoundError, InvokeResult
+from workshop.localcloud.spare_workers import SPARE_WORKERS, SpareWorkers
 from workshop.localcloud.worker import error_log_line
 from workshop.localcloud.workers import (
     WORKER_SCRIPT,
@@ -60,6 +63,7 @@ from workshop.localcloud.workers import (
     WorkerProcess,
     WorkerSpec,
     WorkerTimedOut,
+    bootstrap_environment,
 )
 
 log = logging.getLogger(__name__)
@@ -179,6 +183,7 @@ class LambdaRuntime:
         work_dir: Path | None = None,
         max_environments_per_function: int = MAX_ENVIRONMENTS_PER_FUNCTION,
         idle_timeout_s: float = IDLE_TIMEOUT_S,
+        spare_workers: int = SPARE_WORKERS,
     ) -> None:
         self.endpoint_url = endpoint_url
         self._own_work_dir = work_dir is None
@@ -192,6 +197,9 @@ class LambdaRuntime:
         self._closed = threading.Event()
         # Every environment started, busy or idle, by worker pid: shutdown ends them all.
         self._environments: weakref.WeakValueDictionary[int, Environment] = weakref.WeakValueDictionary()
+        # A pre-started bootstrap process that the next cold start takes (spare_workers).
+        self.spares = SpareWorkers(self.work_dir, spare_workers)
+        self.spares.replenish(spare_environment())
         self._reaper = threading.Thread(target=self._reap_idle, name="lambda-reaper", daemon=True)
         self._reaper.start()
 
@@ -331,7 +339,8 @@ class LambdaRuntime:
             environment=self._environment_variables(config, task_root, stream.stream_name),
             fingerprint=config.fingerprint,
         )
-        environment = Environment(worker=WorkerProcess.spawn(spec), stream=stream, config=config)
+        worker = self.spares.take(spec) or WorkerProcess.spawn(spec)
+        environment = Environment(worker=worker, stream=stream, config=config)
         self._environments[environment.worker.pid] = environment
         return environment
 
@@ -360,14 +369,10 @@ class LambdaRuntime:
         self, config: FunctionConfig, task_root: Path, stream_name: str
     ) -> dict[str, str]:
         """Lambda's environment: the function's variables, then the reserved ones AWS sets."""
-        env: dict[str, str] = {"PATH": os.environ.get("PATH", os.defpath)}
-        for name in ("SYSTEMROOT", "WINDIR"):  # Windows needs these for sockets to work
-            if name in os.environ:
-                env[name] = os.environ[name]
+        env = host_variables()
         env.update(config.environment)
         env.update(
             {
-                "LANG": "en_US.UTF-8",
                 "LAMBDA_TASK_ROOT": str(task_root),
                 "LAMBDA_RUNTIME_DIR": str(WORKER_SCRIPT.parent),
                 "_HANDLER": config.handler,
@@ -385,11 +390,9 @@ class LambdaRuntime:
                 # The machine's ~/.aws files must not add a profile, region or endpoint.
                 "AWS_CONFIG_FILE": os.devnull,
                 "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                "PYTHONIOENCODING": "utf-8",
             }
         )
-        if os.name == "posix":
-            env["TZ"] = ":UTC"
+        env.update(startup_variables())
         env.update(execution_role_variables(config))
         return env
 
@@ -399,6 +402,7 @@ class LambdaRuntime:
         """Stop environments idle for too long, or whose function was deleted (as AWS does)."""
         while not self._closed.wait(30):
             self.reap(time.monotonic() - self._idle_timeout_s)
+            self.spares.replenish(spare_environment())  # one killed from outside is replaced
 
     def reap(self, idle_before: float) -> int:
         """Kill idle environments last used before ``idle_before`` (time.monotonic), dead
@@ -437,6 +441,7 @@ class LambdaRuntime:
         """Kill every worker, busy ones included (their callers get Runtime.ExitError), with
         everything they started, and remove the extracted code."""
         self._closed.set()
+        self.spares.close()
         for pool in list(self._pools.values()):
             with pool.condition:
                 idle, pool.idle = pool.idle, []
@@ -447,6 +452,30 @@ class LambdaRuntime:
                 environment.worker.kill()
         if self._own_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+def host_variables() -> dict[str, str]:
+    """What every environment takes from the local cloud's own environment (a function's own
+    variables may replace them)."""
+    env: dict[str, str] = {"PATH": os.environ.get("PATH", os.defpath)}
+    for name in ("SYSTEMROOT", "WINDIR"):  # Windows needs these for sockets to work
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+def startup_variables() -> dict[str, str]:
+    """Reserved variables of every environment that Python itself reads at start-up."""
+    env = {"LANG": "en_US.UTF-8", "PYTHONIOENCODING": "utf-8"}
+    if os.name == "posix":
+        env["TZ"] = ":UTC"
+    return env
+
+
+def spare_environment() -> dict[str, str]:
+    """The process environment of a spare: the bootstrap environment of every function that
+    sets none of the bootstrap variables (``PATH``...) itself (see spare_workers)."""
+    return bootstrap_environment({**host_variables(), **startup_variables()})
 
 
 def execution_role_variables(config: FunctionConfig) -> dict[str, str]:
@@ -597,8 +626,13 @@ class _Invocation:
         self._called_at = time.perf_counter()
         init_ms: float | None = None
         if cold:
-            init = self._initialise()
-            init_ms = (time.perf_counter() - self.worker.started_at) * 1000
+            try:
+                init = self._initialise()
+                init_ms = (time.perf_counter() - self.worker.started_at) * 1000
+            finally:
+                # The spare this cold start may have taken is replaced now, not while the
+                # handler's import competes for the CPU (a no-op once shut down).
+                self.runtime.spares.replenish(spare_environment())
             if init is not None:
                 return self._fail(init, time.perf_counter(), init_ms, status="error")
         started = time.perf_counter()

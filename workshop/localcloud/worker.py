@@ -1,9 +1,9 @@
 """The bootstrap inside one Lambda execution environment (a warm worker process).
 
 The local cloud starts this file by path, with the same Python as itself (the AWS Python runtime
-ships boto3, so the handler can import it here too), the function's code extracted as the
-working directory (AWS's ``/var/task``) and an environment built like Lambda's. It then plays the
-part of AWS's Python runtime interface client:
+ships boto3, so the handler can import it here too); the function's code extracted (AWS's
+``/var/task``) becomes its working directory and an environment built like Lambda's its
+environment. It then plays the part of AWS's Python runtime interface client:
 
 1. init: import the module named by the handler setting (``_HANDLER``), once per worker: module
    level code runs on a cold start only, which is why warm invocations are fast;
@@ -19,6 +19,13 @@ stdout, which is kept for that purpose only. Everything the function prints or l
 Output written below Python (by C code or a child process) goes to stderr, which the local cloud
 also copies into the log stream. The first request is ``{"type": "environment"}``: the
 function's variables, kept out of the process's initial environment (``/proc/<pid>/environ``).
+
+The process may be started long before that first request, knowing no function (a *spare*,
+:mod:`workshop.localcloud.spare_workers`): everything before :func:`receive_environment` —
+Python's start-up, this file's imports, the supervisor split, becoming non-dumpable — must
+therefore not depend on the function, and nothing a handler might import is imported here
+(the Init Duration counts from that first request and must include the handler's imports).
+The working directory and ``sys.path`` come from ``LAMBDA_TASK_ROOT`` in that request.
 
 On Linux the process first splits in two (:func:`supervise_execution_environment`): the parent
 stays behind as the environment's supervisor and ends every process the function started when

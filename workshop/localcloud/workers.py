@@ -1,10 +1,15 @@
 """One warm worker process: a Lambda execution environment the runtime can reuse.
 
-The process runs :mod:`workshop.localcloud.worker` (the bootstrap) with the function's code as
-its working directory. The thread that runs an invocation reads the worker's messages itself
-(``select`` with the function's deadline as timeout), so a result reaches the caller with no
-hand-over between threads, and a function past its deadline is killed (what Lambda does to a
-function that times out). Output the worker writes to stderr is read by a helper thread.
+The process runs :mod:`workshop.localcloud.worker` (the bootstrap), which changes into the
+function's code when it receives the function's variables. It is either spawned for the
+function (:meth:`WorkerProcess.spawn`) or was started earlier knowing no function and is given
+one (:meth:`WorkerProcess.start`, :meth:`WorkerProcess.assign`: a spare, see
+:mod:`workshop.localcloud.spare_workers`).
+
+The thread that runs an invocation reads the worker's messages itself (``select`` with the
+function's deadline as timeout), so a result reaches the caller with no hand-over between
+threads, and a function past its deadline is killed (what Lambda does to a function that times
+out). Output the worker writes to stderr is read by a helper thread.
 
 Isolation between environments (what a function can see of another one):
 
@@ -85,7 +90,7 @@ class WorkerProcess:
     invocation at a time).
     """
 
-    spec: WorkerSpec
+    spec: WorkerSpec | None  # None: a spare, not yet given to a function
     process: subprocess.Popen[bytes]
     started_at: float
     last_used: float = field(default_factory=time.monotonic)
@@ -97,6 +102,15 @@ class WorkerProcess:
 
     @classmethod
     def spawn(cls, spec: WorkerSpec) -> WorkerProcess:
+        """Start a new process for ``spec`` (its Python start-up counts in the Init Duration)."""
+        worker = cls.start(bootstrap_environment(spec.environment), spec.task_root)
+        worker.assign(spec, started_at=worker.started_at)
+        return worker
+
+    @classmethod
+    def start(cls, environment: dict[str, str], cwd: Path) -> WorkerProcess:
+        """Start the bootstrap with ``environment`` as its process environment, knowing no
+        function yet: it waits for :meth:`assign` (see :mod:`spare_workers`)."""
         kwargs: dict[str, Any] = {}
         if os.name == "posix":
             # Its own process group: a Ctrl-C in the terminal of a foreground local cloud must
@@ -108,19 +122,27 @@ class WorkerProcess:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                cwd=spec.task_root,
-                env=bootstrap_environment(spec.environment),
+                cwd=cwd,
+                env=environment,
                 close_fds=True,
                 **kwargs,
             )
             live_workers.add(process.pid)
-        worker = cls(spec=spec, process=process, started_at=time.perf_counter())
-        worker.send({"type": "environment", "variables": spec.environment})
-        worker._stderr_reader = threading.Thread(
-            target=worker._read_stderr, name=f"worker-{process.pid}-err", daemon=True
+        return cls(spec=None, process=process, started_at=time.perf_counter())
+
+    def assign(self, spec: WorkerSpec, *, started_at: float | None = None) -> None:
+        """Make this process ``spec``'s execution environment: send the function's variables
+        (the bootstrap then changes into the task root and imports the handler). The Init
+        Duration counts from ``started_at`` (default: now)."""
+        if self.spec is not None:
+            raise RuntimeError(f"worker {self.pid} already runs {self.spec.task_root}")
+        self.spec = spec
+        self.started_at = time.perf_counter() if started_at is None else started_at
+        self.send({"type": "environment", "variables": spec.environment})
+        self._stderr_reader = threading.Thread(
+            target=self._read_stderr, name=f"worker-{self.process.pid}-err", daemon=True
         )
-        worker._stderr_reader.start()
-        return worker
+        self._stderr_reader.start()
 
     @property
     def pid(self) -> int:
