@@ -64,6 +64,9 @@ class EndpointServer(Protocol):
     @property
     def server_port(self) -> int: ...
 
+    @property
+    def server_address(self) -> tuple[str, int]: ...
+
     def serve_forever(self, poll_interval: float = 0.5) -> None: ...
 
     def shutdown(self) -> None:
@@ -306,6 +309,10 @@ class WaitressEndpointServer:
     @property
     def server_port(self) -> int:
         return int(self._server.effective_port)
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        return str(self._server.effective_host), self.server_port
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         from waitress import wasyncore
