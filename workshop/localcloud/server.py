@@ -4,7 +4,12 @@ Both HTTP servers live in one process because the gateway and the runtime read m
 (functions, zips, REST APIs, log groups) directly from moto's in-process backends.
 
 - endpoint (``AWS_ENDPOINT_URL``): moto's WSGI application (``DomainDispatcherApplication``, what
-  ``moto_server`` serves) on werkzeug's threaded server, plus ``/_localcloud/health``.
+  ``moto_server`` serves), plus ``/_localcloud/health``, on waitress by default, or on werkzeug's
+  threaded development server (moto_server's own) with ``WORKSHOP_ENDPOINT_SERVER=werkzeug``
+  (:mod:`workshop.localcloud.http_servers`). waitress because it measures faster: raw boto3
+  ``get_item`` p50 2.1-2.3 ms against werkzeug's 2.3-3.0 ms (0.76-0.90x, ``make bench``, 2 CPUs,
+  2026-11-30), mostly because it keeps boto3's connections alive where werkzeug's server closes
+  every one. Both refuse the same malformed requests and time out the same idle connections.
 - gateway: :func:`workshop.localcloud.gateway.make_gateway_server`, which invokes functions
   through the runtime.
 
