@@ -9,6 +9,7 @@ run end to end: concurrent direct invokes whose functions call DynamoDB on the s
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -340,3 +341,73 @@ def test_more_concurrent_invokes_than_waitress_default_threads_all_answer_quickl
     # THEN every one answers with its item, long before the function timeout a deadlock would hit
     assert results == [{"id": f"i-{n}"} for n in range(concurrent)]
     assert time.monotonic() - started < 40
+
+
+# -- make bench: the comparison, and its clouds stopped whatever happens -------------------------
+
+
+def _bench():  # noqa: ANN202 - the scripts/bench.py module
+    import importlib
+    import sys
+
+    from workshop.paths import REPO_ROOT
+
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    try:
+        return importlib.import_module("bench")
+    finally:
+        sys.path.remove(str(REPO_ROOT / "scripts"))
+
+
+@pytest.fixture
+def bench_clouds(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[Any]]]:
+    """The bench module, and the local clouds its comparison starts (recorded as they start)."""
+    bench = _bench()
+    started: list[Any] = []
+    real_start = bench.lifecycle.start
+
+    def recording_start(**kwargs: Any) -> Any:
+        started.append(real_start(**kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(bench.lifecycle, "start", recording_start)
+    monkeypatch.delenv(config.ENDPOINT_SERVER_ENV, raising=False)
+    yield bench, started
+    for info in started:  # a failed test must not leave them running
+        bench.lifecycle.stop(info.state_dir)
+
+
+def _all_gone(started: list[Any]) -> bool:
+    from hardening_support import pid_alive, wait_until
+
+    return wait_until(lambda: not any(pid_alive(info.pid) for info in started), timeout=10) and not any(
+        os.path.exists(info.state_dir) for info in started)
+
+
+def test_the_bench_compares_both_servers_in_one_row_and_stops_its_clouds(bench_clouds):
+    import re
+
+    bench, started = bench_clouds
+    [(label, value)] = bench.endpoint_server_comparison(20)
+    assert "get_item p50" in label
+    found = re.fullmatch(
+        r"waitress (\d+\.\d+) ms / werkzeug (\d+\.\d+) ms = (\d+\.\d+)x   "
+        r"\(faster server is the default \(waitress\): (met|NOT met)\)", value)
+    assert found, value
+    waitress_ms, werkzeug_ms, ratio = (float(found[n]) for n in (1, 2, 3))
+    assert ratio == pytest.approx(waitress_ms / werkzeug_ms, abs=0.01)
+    assert (found[4] == "met") == (waitress_ms < werkzeug_ms) or waitress_ms == werkzeug_ms
+    assert len(started) == 2 and _all_gone(started)
+    assert config.ENDPOINT_SERVER_ENV not in os.environ
+
+
+def test_the_bench_stops_both_clouds_when_the_measurement_fails(bench_clouds, monkeypatch):
+    bench, started = bench_clouds
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt  # what SIGTERM becomes in the bench
+
+    monkeypatch.setattr(bench, "interleaved", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        bench.endpoint_server_comparison(20)
+    assert len(started) == 2 and _all_gone(started)
