@@ -216,6 +216,14 @@ def test_a_body_cut_short_by_the_client_is_a_400(served, framing, payload):
     assert app.requests == []
 
 
+def test_a_blank_line_after_the_last_request_is_no_request(served):
+    port, app, _ = served
+    answer = raw_http(port, f"GET /a HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert answer.count(b"HTTP/1.") == 1
+    assert len(app.requests) == 1
+
+
 def test_a_body_that_stalls_is_answered_400_after_the_socket_timeout(served):
     port, app, _ = served
     started = time.monotonic()

@@ -239,10 +239,17 @@ def _waitress_classes() -> tuple[type, type, type]:
                 self.refuse_incomplete("the connection closed before the request was complete")
 
         def refuse_incomplete(self, why: str) -> None:
-            """Answer the partly received request 400 and close (the client may still read)."""
+            """Answer the partly received request 400 and close (the client may still read).
+
+            Blank lines between requests are no request (RFC 9112 section 2.2): the connection
+            then just closes."""
             with self.requests_lock:
                 request = self.request
                 if request is None or self.will_close or self.close_when_flushed:
+                    return
+                if not request.headers_finished and not request.header_plus.strip():
+                    self.request = None
+                    self.will_close = True
                     return
                 self.request = None
                 request.version = "1.1"
@@ -263,7 +270,7 @@ def _waitress_classes() -> tuple[type, type, type]:
             for channel in list(self.active_channels.values()):
                 if channel.requests or channel.last_activity >= cutoff:
                     continue
-                if channel.request is not None:
+                if channel.request is not None:  # (or closes it, when only blank lines came)
                     channel.refuse_incomplete(
                         f"the request did not arrive within {self.adj.channel_timeout} s"
                     )
