@@ -26,6 +26,9 @@ integrations, a ``prod`` deployment — and measures:
 - snapshots (the saved state ``up`` restores): size, how long changing requests are paused while
   one is taken, how long writing it takes (outside the pause), and the longest any request
   waited for one, while a client keeps writing (target: no request blocked > 100 ms);
+- the AWS endpoint's HTTP server: raw ``get_item`` p50 on two more local clouds, one served by
+  waitress and one by werkzeug's development server (``WORKSHOP_ENDPOINT_SERVER``), and their
+  ratio (target: the faster one is the default);
 - the machine's load average, since other processes on a shared machine move every number.
 
 No assertions: it prints what it measured. ``--requests N`` sets the sample size. Whatever
@@ -629,6 +632,7 @@ def main(argv: list[str] | None = None) -> int:
             (f"requests/s raw get_item, {clients} clients", f"{raw_rps:8.0f}"),
             ("gateway / raw requests/s", f"{gateway_rps / raw_rps:8.2f}x"),
             *snapshot_rows,
+            *endpoint_server_comparison(count),  # two more local clouds, stopped on return
             ("load average (1 min) before / after", f"{load_before:>8} / {load_average()}"),
         ]
     except KeyboardInterrupt:
@@ -646,6 +650,73 @@ def main(argv: list[str] | None = None) -> int:
     missed = sum("NOT met" in value for value in verdicts)
     print(f"targets met: {len(verdicts) - missed} of {len(verdicts)} (every figure is from this one run)")
     return 0
+
+
+# -- the AWS endpoint's HTTP server: waitress against werkzeug ----------------------------------
+
+
+def endpoint_server_comparison(count: int) -> list[tuple[str, str]]:
+    """Raw boto3 ``get_item`` p50 on two more local clouds, one per endpoint server.
+
+    Each runs in its own process (free ports, a temporary state folder), started with
+    ``WORKSHOP_ENDPOINT_SERVER`` naming its server (workshop/localcloud/http_servers.py), with
+    a one-item table; both are warmed up alike, then measured in alternating blocks
+    (``interleaved``) with the same number of samples. The target: the faster one is
+    ``config.DEFAULT_ENDPOINT_SERVER``. Both clouds are stopped whatever happens (an error,
+    Ctrl-C, or SIGTERM, which ``main`` turns into KeyboardInterrupt).
+    """
+    import boto3
+    import requests
+
+    from workshop.localcloud import config
+
+    kinds = config.ENDPOINT_SERVERS
+    state_dirs = {kind: tempfile.mkdtemp(prefix=f"workshop-bench-{kind}-") for kind in kinds}
+    calls: dict[str, Callable[[], object]] = {}
+    saved = os.environ.get(config.ENDPOINT_SERVER_ENV)
+    try:
+        for kind in kinds:
+            os.environ[config.ENDPOINT_SERVER_ENV] = kind
+            try:
+                info = lifecycle.start(endpoint_port=0, gateway_port=0, state_dir=state_dirs[kind])
+            finally:
+                if saved is None:
+                    os.environ.pop(config.ENDPOINT_SERVER_ENV, None)
+                else:
+                    os.environ[config.ENDPOINT_SERVER_ENV] = saved
+            serving = requests.get(f"{info.endpoint}/_localcloud/health", timeout=10).json().get("endpoint_server")
+            if serving != kind:
+                raise RuntimeError(f"asked for a {kind} endpoint, got {serving!r}")
+            dynamodb = boto3.session.Session(region_name=LOCAL_REGION).client("dynamodb", endpoint_url=info.endpoint)
+            dynamodb.create_table(
+                TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "productId", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "productId", "AttributeType": "S"}])
+            dynamodb.put_item(TableName=TABLE, Item={"productId": {"S": PRODUCT_ID}})
+
+            def get(client=dynamodb) -> None:  # noqa: ANN001 - a boto3 client
+                if "Item" not in client.get_item(TableName=TABLE, Key={"productId": {"S": PRODUCT_ID}}):
+                    raise RuntimeError("get_item found nothing")
+
+            calls[kind] = get
+        first, second = kinds
+        interleaved(calls[first], calls[second], 30)
+        samples = dict(zip(kinds, interleaved(calls[first], calls[second], count), strict=True))
+    finally:
+        for state_dir in state_dirs.values():
+            try:
+                lifecycle.stop(state_dir)
+            finally:
+                shutil.rmtree(state_dir, ignore_errors=True)
+    p50 = {kind: statistics.median(values) for kind, values in samples.items()}
+    faster = min(p50, key=p50.get)
+    met = faster == config.DEFAULT_ENDPOINT_SERVER
+    return [(
+        f"AWS endpoint get_item p50 (n={count} each)",
+        f"waitress {p50['waitress']:.2f} ms / werkzeug {p50['werkzeug']:.2f} ms = "
+        f"{p50['waitress'] / p50['werkzeug']:.2f}x   (faster server is the default "
+        f"({config.DEFAULT_ENDPOINT_SERVER}): {'met' if met else 'NOT met'})",
+    )]
 
 
 # -- bench.py --load: mixed CRUD under concurrency ---------------------------------------------

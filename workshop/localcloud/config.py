@@ -20,6 +20,13 @@ DEFAULT_GATEWAY_PORT = 4567
 ENDPOINT_PORT_ENV = "WORKSHOP_ENDPOINT_PORT"
 GATEWAY_PORT_ENV = "WORKSHOP_GATEWAY_PORT"
 
+#: The HTTP server under the AWS endpoint (workshop/localcloud/http_servers.py): "waitress"
+#: (the default: it measures faster, `make bench` compares both) or "werkzeug" (moto_server's
+#: development server, what the endpoint used before).
+ENDPOINT_SERVER_ENV = "WORKSHOP_ENDPOINT_SERVER"
+ENDPOINT_SERVERS = ("waitress", "werkzeug")
+DEFAULT_ENDPOINT_SERVER = "waitress"
+
 STATE_FILE_NAME = "localcloud.json"
 LOG_FILE_NAME = "localcloud.log"
 LOCK_FILE_NAME = "localcloud.lock"

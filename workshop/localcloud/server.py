@@ -4,7 +4,12 @@ Both HTTP servers live in one process because the gateway and the runtime read m
 (functions, zips, REST APIs, log groups) directly from moto's in-process backends.
 
 - endpoint (``AWS_ENDPOINT_URL``): moto's WSGI application (``DomainDispatcherApplication``, what
-  ``moto_server`` serves) on werkzeug's threaded server, plus ``/_localcloud/health``.
+  ``moto_server`` serves), plus ``/_localcloud/health``, on waitress by default, or on werkzeug's
+  threaded development server (moto_server's own) with ``WORKSHOP_ENDPOINT_SERVER=werkzeug``
+  (:mod:`workshop.localcloud.http_servers`). waitress because it measures faster: raw boto3
+  ``get_item`` p50 2.1-2.3 ms against werkzeug's 2.3-3.0 ms (0.76-0.90x, ``make bench``, 2 CPUs,
+  2026-11-30), mostly because it keeps boto3's connections alive where werkzeug's server closes
+  every one. Both refuse the same malformed requests and time out the same idle connections.
 - gateway: :func:`workshop.localcloud.gateway.make_gateway_server`, which invokes functions
   through the runtime.
 
@@ -98,6 +103,8 @@ class LocalCloudServer:
         self._gateway_server: Any = None
         self._threads: list[threading.Thread] = []
         self._stopped = threading.Event()
+        #: "waitress" or "werkzeug" (http_servers), chosen in start()
+        self.endpoint_server_kind = ""
 
     # -- addresses ------------------------------------------------------------------------
 
@@ -117,6 +124,7 @@ class LocalCloudServer:
             "endpoint": self.endpoint,
             "gateway": self.gateway,
             "endpoint_port": self._endpoint_server.server_port,
+            "endpoint_server": self.endpoint_server_kind,
             "gateway_port": self._gateway_server.server_port if self._gateway_server else None,
             "state_dir": str(self.state_dir) if self.state_dir else None,
             "started_at": self.started_at,
@@ -134,20 +142,15 @@ class LocalCloudServer:
         from workshop.localcloud.moto_memory import stop_tracking_model_instances
 
         stop_tracking_model_instances()
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         from workshop.localcloud import dynamodb_atomic, moto_seam, rules
-        from workshop.localcloud.http_guard import EndpointGuard, StrictRequestLine
+        from workshop.localcloud.http_guard import EndpointGuard
+        from workshop.localcloud.http_servers import endpoint_server_name, make_endpoint_server
         from workshop.localcloud.runtime import LambdaRuntime
         from workshop.localcloud.snapshots.guard import guard_requests
 
-        # One line per request from werkzeug would drown the useful messages (and cost time).
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self.endpoint_server_kind = endpoint_server_name()  # an unknown name fails here, early
         self.started_at = time.time()
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
         from workshop.localcloud.iam import IamEnforcer  # IAM enforced before moto sees a request
@@ -162,25 +165,17 @@ class LocalCloudServer:
             )
         )
 
-        class EndpointRequestHandler(StrictRequestLine, MotoRequestHandler):
-            timeout = ENDPOINT_SOCKET_TIMEOUT_S  # a body that never arrives frees its thread
-
         def endpoint_server(port: int) -> Any:
-            try:
-                return make_server(
-                    self.host,
-                    port,
-                    guard_requests(app),  # changing requests pause while a snapshot is taken
-                    threaded=True,
-                    request_handler=EndpointRequestHandler,
-                )
-            except SystemExit as exit_:
-                # werkzeug prints "Port N is in use" and exits instead of raising OSError.
-                raise OSError(f"port {port} is in use") from exit_
+            return make_endpoint_server(
+                self.host,
+                port,
+                guard_requests(app),  # changing requests pause while a snapshot is taken
+                socket_timeout=ENDPOINT_SOCKET_TIMEOUT_S,  # a body that never arrives frees its thread
+                kind=self.endpoint_server_kind,
+            )
 
         try:
             self._endpoint_server = self._bind(endpoint_server, self.requested.endpoint, "endpoint")
-            self._endpoint_server.daemon_threads = True
             self.runtime = LambdaRuntime(self.endpoint, work_dir=self._fresh_work_dir())
             moto_seam.install(self.runtime)
             dynamodb_atomic.install()
@@ -364,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     keeper = _restore_snapshot(state_dir)
     try:
         server.start()
-    except (OSError, realism.RealismSettingError) as error:
+    except (OSError, ValueError, realism.RealismSettingError) as error:
         log.error("%s", error)
         return 1
     _start_snapshots(keeper, server)
