@@ -646,8 +646,8 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * (width + 30))
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
-    verdicts = [value for _, value in rows if "(target <=" in value]
-    missed = sum("NOT met" in value for value in verdicts)
+    verdicts = [value for _, value in rows if value.endswith((": met)", ": NOT met)"))]
+    missed = sum(value.endswith(": NOT met)") for value in verdicts)
     print(f"targets met: {len(verdicts) - missed} of {len(verdicts)} (every figure is from this one run)")
     return 0
 
