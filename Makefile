@@ -37,9 +37,11 @@ test: setup test-tools lint
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg solutions/notebooks
 
-## Lint: the rules the code's `# noqa` comments name (pyproject.toml, [tool.ruff]).
+## Lint: the rules the code's `# noqa` comments name (pyproject.toml, [tool.ruff]), and every
+## import a direct dependency listed in requirements.in (deptry, [tool.deptry]).
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/deptry .
 
 ## Latency and throughput of the local gateway, measured against raw DynamoDB calls.
 bench: setup
