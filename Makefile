@@ -6,7 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 # Rebuilt only when the pinned requirements or the package metadata change, so a second
-# `make setup` returns at once.
+# `make setup` returns at once. --compile-bytecode: the first local cloud starts in ~0.6 s
+# instead of ~2 s (Python would otherwise compile moto, boto3 and werkzeug on that first start);
+# it costs setup ~10 s once.
 STAMP := $(VENV)/.installed
 
 .PHONY: setup lab test test-tools lint bench lock generate clean
@@ -17,7 +19,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || \
 		$(VENV)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.txt
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements.txt
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	@touch $(STAMP)
 
