@@ -305,6 +305,22 @@ def _realism_requested() -> dict[str, Any]:
         raise LocalCloudError(str(error)) from None
 
 
+def check_settings() -> None:
+    """Raise LocalCloudError for a local-cloud setting in the environment that a new local
+    cloud would refuse at start (``WORKSHOP_REALISM(_SCALE)``, ``WORKSHOP_ENDPOINT_SERVER``,
+    ``WORKSHOP_ENDPOINT_PORT`` / ``WORKSHOP_GATEWAY_PORT``): the learner reads the reason in
+    one line, before any process starts, not at the end of the local cloud's log."""
+    from workshop.localcloud.http_servers import endpoint_server_name
+
+    _realism_requested()
+    try:
+        endpoint_server_name()
+        config.default_endpoint_port()
+        config.default_gateway_port()
+    except ValueError as error:
+        raise LocalCloudError(str(error)) from None
+
+
 def warn_if_realism_differs(running: LocalCloudInfo) -> None:
     """Realism is read when the local cloud starts: say so when the environment now asks for
     another one, rather than let a learner believe it is on."""
@@ -333,7 +349,7 @@ def start(
     unchanged.
     """
     directory = _writable_state_dir(state_dir)
-    _realism_requested()  # a bad WORKSHOP_REALISM(_SCALE) is reported here, not in a log file
+    check_settings()  # a bad setting is reported here, not at the end of a log file
     with _exclusive(directory):
         running = status(directory, patience_s=ENSURE_PATIENCE_S)
         if running is not None:
