@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from workshop.localcloud import config
-from workshop.localcloud.http_guard import _REQUEST_LINE, framing_error
+from workshop.localcloud.http_guard import framing_error, request_line_error
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +177,9 @@ def _waitress_classes() -> tuple[type, type, type]:
             self.version = "1.1"
             self.preserved = {}
             first_line, _, block = header_plus.partition(b"\r\n")
-            if not _REQUEST_LINE.fullmatch(first_line.decode("latin-1")):
-                raise ParsingError("Malformed request line")
+            line_problem = request_line_error(first_line.decode("latin-1"))
+            if line_problem is not None:
+                raise ParsingError(line_problem)
             lines = get_header_lines(block)
             fields = []
             for line in lines:
@@ -209,6 +210,11 @@ def _waitress_classes() -> tuple[type, type, type]:
             except ParsingError:
                 self.version = "1.1"
                 raise
+            if self.proxy_netloc:
+                # An absolute-form target names the host: "the origin server MUST ignore the
+                # received Host header field" (RFC 9112 section 3.2.2), so the Host check judges
+                # the target's authority, as on werkzeug's server (which sets HTTP_HOST from it).
+                self.headers["HOST"] = self.proxy_netloc
 
     class MotoTask(WSGITask):
         """Adds the header names moto's own request handler keeps (``x-amz-meta-my_key``)."""
