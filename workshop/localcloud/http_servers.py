@@ -228,6 +228,24 @@ def _waitress_classes() -> tuple[type, type, type]:
                 environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {k: n for k, (n, _) in preserved.items()}
             return environ
 
+        def build_response_header(self) -> bytes:
+            """waitress' header block with the names spelt as moto wrote them, and no ``Via``.
+
+            waitress re-capitalises every name (``x-amz-meta-lower`` -> ``X-Amz-Meta-Lower``),
+            and botocore keeps the text after ``x-amz-meta-`` as the S3 metadata key, so the
+            learner's ``{"lower": ...}`` would come back as ``{"Lower": ...}``; werkzeug's
+            server and AWS send names as written. waitress adds ``Via: waitress`` when the app
+            sends a ``Server`` header; AWS names no server software (``ident=""``)."""
+            written = {name.lower(): name for name, _ in self.response_headers}
+            status, *lines = super().build_response_header().decode("latin-1").split("\r\n")
+            kept = [status]
+            for line in lines:
+                name, colon, value = line.partition(":")
+                if colon and name.lower() == "via" and "via" not in written:
+                    continue
+                kept.append(f"{written.get(name.lower(), name)}{colon}{value}" if colon else line)
+            return "\r\n".join(kept).encode("latin-1")
+
     class StrictChannel(HTTPChannel):
         """A connection: a request cut short is answered 400 instead of dropped."""
 
