@@ -308,6 +308,38 @@ def _waitress_classes() -> tuple[type, type, type]:
                     )
                 else:
                     channel.will_close = True
+            self._make_room()
+
+        def readable(self) -> bool:
+            # Make room before waitress reaches the limit and stops accepting.
+            if self.accepting:
+                self._make_room()
+            return bool(super().readable())
+
+        def _make_room(self) -> None:
+            """Near the connection limit, close the longest-idle keep-alive connections.
+
+            waitress stops accepting at ``connection_limit``; connections kept open after their
+            answer (one per boto3 client a notebook keeps, one per warm environment) could fill
+            it and leave the next caller hanging until they time out. A server may close an
+            idle persistent connection at any time (RFC 9112 section 9.5); the client
+            reconnects on its next call. A connection whose request is still arriving or
+            being answered is not idle and stays."""
+            headroom = max(1, self.adj.connection_limit // 10)
+            if len(self._map) < self.adj.connection_limit - headroom:
+                return
+            excess = len(self._map) - (self.adj.connection_limit - 2 * headroom)
+            idle = sorted(
+                (
+                    channel
+                    for channel in self.active_channels.values()
+                    if not channel.requests and channel.request is None and not channel.will_close
+                    and not channel.total_outbufs_len
+                ),
+                key=lambda channel: channel.last_activity,
+            )
+            for channel in idle[:excess]:
+                channel.will_close = True
 
     return StrictParser, StrictChannel, EndpointWSGIServer
 
