@@ -27,6 +27,13 @@ test_endpoint_servers.py and test_hardening_http.py run against both):
   spelling, as moto's ``MotoRequestHandler`` keeps them; other underscore headers are dropped by
   both servers (``X_Foo`` could otherwise pose as ``X-Foo``).
 - **no thread starvation**: see :class:`_ElasticDispatcher`.
+- **no lock-out by idle connections**: werkzeug closed every connection after its answer;
+  waitress keeps them, so near its connection limit the longest-idle ones are closed
+  (``EndpointWSGIServer._make_room``).
+- **response header names as moto wrote them** (waitress re-capitalises them, which changed
+  S3 metadata keys), and no ``Via: waitress``.
+- **absolute-form targets** (``GET http://host/ HTTP/1.1``): the Host check judges the target's
+  host, as werkzeug did (RFC 9112 section 3.2.2).
 
 Where they still differ: waitress answers ``501`` to a transfer coding other than ``chunked``
 (``Transfer-Encoding: gzip, chunked``), which werkzeug passed on still gzip-coded; waitress
@@ -55,7 +62,8 @@ WsgiApp = Callable[..., Iterable[bytes]]
 WAITRESS_MIN_THREADS = 4
 #: At most this many connections are open at once, so at most this many requests run at once
 #: (one per connection: waitress reads a connection's next request only after answering the
-#: previous one). The listen backlog holds what arrives beyond it. Far above a classroom
+#: previous one). Near it, idle keep-alive connections are closed to make room; the listen
+#: backlog holds what arrives beyond it. Far above a classroom
 #: laptop's need (64 concurrent gateway clients use ~10 endpoint connections per function),
 #: and below the usual 1024 open-files limit of a process.
 WAITRESS_CONNECTION_LIMIT = 512
