@@ -50,3 +50,40 @@ def test_local_cloud_up_reports_a_bad_setting_in_one_line_and_exits_1(tmp_path, 
 def test_every_accepted_server_name_passes_the_check(monkeypatch, value):
     monkeypatch.setenv(config.ENDPOINT_SERVER_ENV, value)
     lifecycle.check_settings()  # no error
+
+
+def _running(endpoint_server: str | None) -> lifecycle.LocalCloudInfo:
+    return lifecycle.LocalCloudInfo(endpoint="http://127.0.0.1:1", gateway="http://127.0.0.1:2", pid=1,
+                                    state_dir="/tmp/x", endpoint_port=1, gateway_port=2,
+                                    realism={"mode": "off", "scale": 1.0}, endpoint_server=endpoint_server)
+
+
+@pytest.mark.parametrize(("running", "asked", "warns"), [
+    ("waitress", None, False),
+    ("waitress", "waitress", False),
+    ("waitress", " Werkzeug ", True),
+    ("werkzeug", None, True),  # the default is waitress
+    (None, "werkzeug", False),  # a local cloud from before the setting existed: nothing to compare
+])
+def test_a_running_local_cloud_on_another_endpoint_server_is_pointed_out(monkeypatch, capsys, running, asked, warns):
+    """Like realism, the server is chosen at start: someone comparing servers who sets the
+    variable while a local cloud runs must learn that it still runs the other one."""
+    monkeypatch.delenv(config.ENDPOINT_SERVER_ENV, raising=False)
+    monkeypatch.delenv("WORKSHOP_REALISM", raising=False)
+    monkeypatch.delenv("WORKSHOP_REALISM_SCALE", raising=False)
+    if asked is not None:
+        monkeypatch.setenv(config.ENDPOINT_SERVER_ENV, asked)
+
+    lifecycle.warn_if_settings_differ(_running(running))
+
+    err = capsys.readouterr().err
+    assert ("WORKSHOP_ENDPOINT_SERVER" in err and "is read at start" in err) is warns
+    if warns:
+        assert running in err
+
+
+def test_the_status_of_a_running_local_cloud_names_its_endpoint_server(tmp_path):
+    state = {"endpoint": "http://127.0.0.1:1", "gateway": "http://127.0.0.1:2", "pid": 1,
+             "endpoint_port": 1, "gateway_port": 2, "endpoint_server": "werkzeug"}
+    assert lifecycle._info(state, tmp_path).endpoint_server == "werkzeug"
+    assert lifecycle._info(state, tmp_path).to_dict()["endpoint_server"] == "werkzeug"
