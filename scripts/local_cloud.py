@@ -68,7 +68,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             )
             return 1
         try:
-            lifecycle.warn_if_realism_differs(running)
+            lifecycle.warn_if_settings_differ(running)
         except lifecycle.LocalCloudError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1

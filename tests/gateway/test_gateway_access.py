@@ -564,3 +564,31 @@ def test_a_request_authorizer_needs_every_identity_source_and_gets_the_request(n
     assert event["methodArn"] == f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.api_id}/prod/POST/product/stock"
     assert event["queryStringParameters"] == {"store": "7"} and event["headers"]["X-Clerk"] == "ok"
     assert "body" not in event and event["httpMethod"] == "POST"
+
+
+# --- gateway responses on an unknown route -------------------------------------------------------
+
+
+def test_default_4xx_also_shapes_missing_authentication_token(new_api, apigw, call):
+    # "Gateway response types": MISSING_AUTHENTICATION_TOKEN (403, an unsupported method or
+    # resource) defaults to DEFAULT_4XX, so after lab 08 a browser can read a mistyped path too.
+    # GIVEN the DEFAULT_4XX response lab 08 adds
+    api, _ = protected_api(new_api, apigw)
+    apigw.put_gateway_response(restApiId=api.api_id, responseType="DEFAULT_4XX", responseParameters={
+        "gatewayresponse.header.Access-Control-Allow-Origin": "'*'"})
+    # WHEN a path or a method the API does not have is called
+    for method, path in (("GET", "nothing-here"), ("PUT", "product/stock")):
+        response = call(method, f"/{api.api_id}/prod/{path}")
+        # THEN the default answer, plus the configured header
+        assert (response.status, response.json()) == (403, {"message": "Missing Authentication Token"})
+        assert response.header("x-amzn-ErrorType") == "MissingAuthenticationTokenException"
+        assert response.header("Access-Control-Allow-Origin") == "*"
+    # AND a response for the exact type wins, its status included
+    apigw.put_gateway_response(restApiId=api.api_id, responseType="MISSING_AUTHENTICATION_TOKEN",
+                               statusCode="404", responseParameters={"gatewayresponse.header.X-Missing": "'yes'"})
+    response = call("GET", f"/{api.api_id}/prod/nothing-here")
+    assert (response.status, response.header("X-Missing")) == (404, "yes")
+    assert response.header("Access-Control-Allow-Origin") is None
+    # AND an unknown API has no gateway responses to apply
+    unknown = call("GET", "/nosuchapi0/prod/nothing-here")
+    assert unknown.status == 403 and unknown.header("Access-Control-Allow-Origin") is None

@@ -39,6 +39,20 @@ _REQUEST_LINE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^\s]+ HTTP/[0-9]\.[0-9
 _DECIMAL = re.compile(r"[0-9]+")
 
 
+def request_line_error(line: str) -> str | None:
+    """Why a request line is refused (answered 400 by both fronts), or None.
+
+    Beyond the syntax (RFC 9112 section 3), only HTTP/1.x is spoken: a line claiming another
+    major version (``HTTP/2.0``, ``HTTP/0.9``) would otherwise be served as if it were
+    HTTP/1.0 by one server and answered without a status line by the other."""
+    if not _REQUEST_LINE.fullmatch(line):
+        return "Malformed request line"
+    version = line.rsplit(" ", 1)[1]
+    if not version.startswith("HTTP/1."):
+        return f"{version} is not supported here: send HTTP/1.1"
+    return None
+
+
 def host_allowed(host_header: str | None, port: int) -> bool:
     """Whether a request's ``Host`` names this server: a loopback name with its own port.
 
@@ -95,12 +109,13 @@ class StrictRequestLine:
 
     def parse_request(self) -> bool:
         line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")  # type: ignore[attr-defined]
-        if line.strip() and not _REQUEST_LINE.fullmatch(line):
+        problem = request_line_error(line) if line.strip() else None
+        if problem is not None:
             self.requestline = line
             self.command = None
             self.request_version = "HTTP/1.1"
             self.close_connection = True
-            self.send_error(HTTPStatus.BAD_REQUEST, "Malformed request line")  # type: ignore[attr-defined]
+            self.send_error(HTTPStatus.BAD_REQUEST, problem)  # type: ignore[attr-defined]
             return False
         if not super().parse_request():  # type: ignore[misc]
             return False

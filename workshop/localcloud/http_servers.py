@@ -27,6 +27,13 @@ test_endpoint_servers.py and test_hardening_http.py run against both):
   spelling, as moto's ``MotoRequestHandler`` keeps them; other underscore headers are dropped by
   both servers (``X_Foo`` could otherwise pose as ``X-Foo``).
 - **no thread starvation**: see :class:`_ElasticDispatcher`.
+- **no lock-out by idle connections**: werkzeug closed every connection after its answer;
+  waitress keeps them, so near its connection limit the longest-idle ones are closed
+  (``EndpointWSGIServer._make_room``).
+- **response header names as moto wrote them** (waitress re-capitalises them, which changed
+  S3 metadata keys), and no ``Via: waitress``.
+- **absolute-form targets** (``GET http://host/ HTTP/1.1``): the Host check judges the target's
+  host, as werkzeug did (RFC 9112 section 3.2.2).
 
 Where they still differ: waitress answers ``501`` to a transfer coding other than ``chunked``
 (``Transfer-Encoding: gzip, chunked``), which werkzeug passed on still gzip-coded; waitress
@@ -45,7 +52,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from workshop.localcloud import config
-from workshop.localcloud.http_guard import _REQUEST_LINE, framing_error
+from workshop.localcloud.http_guard import framing_error, request_line_error
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +62,8 @@ WsgiApp = Callable[..., Iterable[bytes]]
 WAITRESS_MIN_THREADS = 4
 #: At most this many connections are open at once, so at most this many requests run at once
 #: (one per connection: waitress reads a connection's next request only after answering the
-#: previous one). The listen backlog holds what arrives beyond it. Far above a classroom
+#: previous one). Near it, idle keep-alive connections are closed to make room; the listen
+#: backlog holds what arrives beyond it. Far above a classroom
 #: laptop's need (64 concurrent gateway clients use ~10 endpoint connections per function),
 #: and below the usual 1024 open-files limit of a process.
 WAITRESS_CONNECTION_LIMIT = 512
@@ -177,8 +185,9 @@ def _waitress_classes() -> tuple[type, type, type]:
             self.version = "1.1"
             self.preserved = {}
             first_line, _, block = header_plus.partition(b"\r\n")
-            if not _REQUEST_LINE.fullmatch(first_line.decode("latin-1")):
-                raise ParsingError("Malformed request line")
+            line_problem = request_line_error(first_line.decode("latin-1"))
+            if line_problem is not None:
+                raise ParsingError(line_problem)
             lines = get_header_lines(block)
             fields = []
             for line in lines:
@@ -209,6 +218,11 @@ def _waitress_classes() -> tuple[type, type, type]:
             except ParsingError:
                 self.version = "1.1"
                 raise
+            if self.proxy_netloc:
+                # An absolute-form target names the host: "the origin server MUST ignore the
+                # received Host header field" (RFC 9112 section 3.2.2), so the Host check judges
+                # the target's authority, as on werkzeug's server (which sets HTTP_HOST from it).
+                self.headers["HOST"] = self.proxy_netloc
 
     class MotoTask(WSGITask):
         """Adds the header names moto's own request handler keeps (``x-amz-meta-my_key``)."""
@@ -221,6 +235,24 @@ def _waitress_classes() -> tuple[type, type, type]:
                     environ[key] = ",".join(values)
                 environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {k: n for k, (n, _) in preserved.items()}
             return environ
+
+        def build_response_header(self) -> bytes:
+            """waitress' header block with the names spelt as moto wrote them, and no ``Via``.
+
+            waitress re-capitalises every name (``x-amz-meta-lower`` -> ``X-Amz-Meta-Lower``),
+            and botocore keeps the text after ``x-amz-meta-`` as the S3 metadata key, so the
+            learner's ``{"lower": ...}`` would come back as ``{"Lower": ...}``; werkzeug's
+            server and AWS send names as written. waitress adds ``Via: waitress`` when the app
+            sends a ``Server`` header; AWS names no server software (``ident=""``)."""
+            written = {name.lower(): name for name, _ in self.response_headers}
+            status, *lines = super().build_response_header().decode("latin-1").split("\r\n")
+            kept = [status]
+            for line in lines:
+                name, colon, value = line.partition(":")
+                if colon and name.lower() == "via" and "via" not in written:
+                    continue
+                kept.append(f"{written.get(name.lower(), name)}{colon}{value}" if colon else line)
+            return "\r\n".join(kept).encode("latin-1")
 
     class StrictChannel(HTTPChannel):
         """A connection: a request cut short is answered 400 instead of dropped."""
@@ -284,6 +316,38 @@ def _waitress_classes() -> tuple[type, type, type]:
                     )
                 else:
                     channel.will_close = True
+            self._make_room()
+
+        def readable(self) -> bool:
+            # Make room before waitress reaches the limit and stops accepting.
+            if self.accepting:
+                self._make_room()
+            return bool(super().readable())
+
+        def _make_room(self) -> None:
+            """Near the connection limit, close the longest-idle keep-alive connections.
+
+            waitress stops accepting at ``connection_limit``; connections kept open after their
+            answer (one per boto3 client a notebook keeps, one per warm environment) could fill
+            it and leave the next caller hanging until they time out. A server may close an
+            idle persistent connection at any time (RFC 9112 section 9.5); the client
+            reconnects on its next call. A connection whose request is still arriving or
+            being answered is not idle and stays."""
+            headroom = max(1, self.adj.connection_limit // 10)
+            if len(self._map) < self.adj.connection_limit - headroom:
+                return
+            excess = len(self._map) - (self.adj.connection_limit - 2 * headroom)
+            idle = sorted(
+                (
+                    channel
+                    for channel in self.active_channels.values()
+                    if not channel.requests and channel.request is None and not channel.will_close
+                    and not channel.total_outbufs_len
+                ),
+                key=lambda channel: channel.last_activity,
+            )
+            for channel in idle[:excess]:
+                channel.will_close = True
 
     return StrictParser, StrictChannel, EndpointWSGIServer
 

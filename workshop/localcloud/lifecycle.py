@@ -95,6 +95,8 @@ class LocalCloudInfo:
     replaced: str | None = None
     #: Realism mode as the process started with it: {"mode": "off" | "aws", "scale": float}.
     realism: dict[str, Any] | None = None
+    #: The AWS endpoint's HTTP server ("waitress" or "werkzeug"); None from an older state file.
+    endpoint_server: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -190,6 +192,7 @@ def _info(state: dict[str, Any], directory: Path) -> LocalCloudInfo:
         log_file=state.get("log_file"),
         started_at=float(state.get("started_at") or 0.0),
         realism=state.get("realism") or {"mode": "off", "scale": 1.0},
+        endpoint_server=state.get("endpoint_server"),
     )
 
 
@@ -290,7 +293,7 @@ def ensure_running(state_dir: str | Path | None = None) -> LocalCloudInfo:
     """
     running = status(state_dir, patience_s=ENSURE_PATIENCE_S)
     if running is not None:
-        warn_if_realism_differs(running)
+        warn_if_settings_differ(running)
         return running
     return start(state_dir=state_dir)
 
@@ -303,6 +306,41 @@ def _realism_requested() -> dict[str, Any]:
         return from_environment().describe()
     except RealismSettingError as error:
         raise LocalCloudError(str(error)) from None
+
+
+def check_settings() -> None:
+    """Raise LocalCloudError for a local-cloud setting in the environment that a new local
+    cloud would refuse at start (``WORKSHOP_REALISM(_SCALE)``, ``WORKSHOP_ENDPOINT_SERVER``,
+    ``WORKSHOP_ENDPOINT_PORT`` / ``WORKSHOP_GATEWAY_PORT``): the learner reads the reason in
+    one line, before any process starts, not at the end of the local cloud's log."""
+    from workshop.localcloud.http_servers import endpoint_server_name
+
+    _realism_requested()
+    try:
+        endpoint_server_name()
+        config.default_endpoint_port()
+        config.default_gateway_port()
+    except ValueError as error:
+        raise LocalCloudError(str(error)) from None
+
+
+def warn_if_settings_differ(running: LocalCloudInfo) -> None:
+    """Say when the environment asks for settings the running local cloud did not start with
+    (realism, the endpoint's server): both are read at start only."""
+    warn_if_realism_differs(running)
+    from workshop.localcloud.http_servers import endpoint_server_name
+
+    try:
+        requested = endpoint_server_name()
+    except ValueError as error:
+        raise LocalCloudError(str(error)) from None
+    if running.endpoint_server and running.endpoint_server != requested:
+        print(
+            f"Note: the running local cloud's AWS endpoint is served by {running.endpoint_server}, "
+            f"but {config.ENDPOINT_SERVER_ENV} asks for {requested}. It is read at start: run "
+            "`python scripts/local_cloud.py down` and start it again to change it.",
+            file=sys.stderr,
+        )
 
 
 def warn_if_realism_differs(running: LocalCloudInfo) -> None:
@@ -333,7 +371,7 @@ def start(
     unchanged.
     """
     directory = _writable_state_dir(state_dir)
-    _realism_requested()  # a bad WORKSHOP_REALISM(_SCALE) is reported here, not in a log file
+    check_settings()  # a bad setting is reported here, not at the end of a log file
     with _exclusive(directory):
         running = status(directory, patience_s=ENSURE_PATIENCE_S)
         if running is not None:

@@ -370,6 +370,7 @@ class LambdaRuntime:
     ) -> dict[str, str]:
         """Lambda's environment: the function's variables, then the reserved ones AWS sets."""
         env = host_variables()
+        env.update(unreserved_defaults())
         env.update(config.environment)
         env.update(
             {
@@ -464,9 +465,15 @@ def host_variables() -> dict[str, str]:
     return env
 
 
+def unreserved_defaults() -> dict[str, str]:
+    """AWS's values of variables a function may set itself: ``LANG`` is not reserved ("Lambda
+    Execution Environment and Available Libraries": LANG, Reserved: No, en_US.UTF-8)."""
+    return {"LANG": "en_US.UTF-8"}
+
+
 def startup_variables() -> dict[str, str]:
     """Reserved variables of every environment that Python itself reads at start-up."""
-    env = {"LANG": "en_US.UTF-8", "PYTHONIOENCODING": "utf-8"}
+    env = {"PYTHONIOENCODING": "utf-8"}
     if os.name == "posix":
         env["TZ"] = ":UTC"
     return env
@@ -475,7 +482,7 @@ def startup_variables() -> dict[str, str]:
 def spare_environment() -> dict[str, str]:
     """The process environment of a spare: the bootstrap environment of every function that
     sets none of the bootstrap variables (``PATH``...) itself (see spare_workers)."""
-    return bootstrap_environment({**host_variables(), **startup_variables()})
+    return bootstrap_environment({**host_variables(), **unreserved_defaults(), **startup_variables()})
 
 
 def execution_role_variables(config: FunctionConfig) -> dict[str, str]:

@@ -515,10 +515,18 @@ def main() -> None:
     request_filter = install_logging(channel)
 
     # The task root comes first on sys.path and is the working directory, as on AWS; this
-    # file's own folder must not be importable by the handler.
+    # file's own folder must not be importable by the handler. The function's own PYTHONPATH
+    # (not reserved on AWS) follows: Python read it at start-up there, but this process
+    # started before the function's variables arrived. Relative entries are read from the
+    # task root, AWS's working directory.
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [task_root] + [p for p in sys.path if p and os.path.abspath(p) != here]
+    own = [
+        os.path.join(task_root, entry)
+        for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+        if entry
+    ]
+    sys.path[:] = [task_root, *own] + [p for p in sys.path if p and os.path.abspath(p) != here]
     os.chdir(task_root)
 
     try:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from workshop.localcloud.gateway.access import PASS, AccessControl, AccessDecision
+from workshop.localcloud.gateway.access_errors import AccessError, customized
 from workshop.localcloud.gateway.deployments import install_deployment_snapshots
 from workshop.localcloud.gateway.events import ProxyEventBuilder, RequestStamp, media_type_matches
 from workshop.localcloud.gateway.messages import GatewayRequest, GatewayResponse, Headers
@@ -54,6 +55,13 @@ DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 
 log = logging.getLogger("workshop.localcloud.gateway")
+#: MISSING_AUTHENTICATION_TOKEN as a gateway response type, for an API's put_gateway_response.
+MISSING_TOKEN_RESPONSE = AccessError(
+    MISSING_AUTHENTICATION_TOKEN.status,
+    {"message": MISSING_AUTHENTICATION_TOKEN.message},
+    MISSING_AUTHENTICATION_TOKEN.error_type or "",
+    "MISSING_AUTHENTICATION_TOKEN",
+)
 
 # arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{functionArn}/invocations
 _LAMBDA_URI = re.compile(
@@ -203,6 +211,9 @@ class ExecuteApiGateway:
         route = self.matcher.match(where.api_id, where.stage, request.method, where.resource_path)
         if not isinstance(route, RouteMatch):
             log.info("%s %s: %s -> 403", request.method, request.path, route.reason)
+            if route.rest_api is not None:
+                # "Gateway response types": MISSING_AUTHENTICATION_TOKEN defaults to DEFAULT_4XX.
+                return self._error(customized(MISSING_TOKEN_RESPONSE, route.rest_api))  # type: ignore[arg-type]
             return self._error(MISSING_AUTHENTICATION_TOKEN)
 
         decision = self.access.check(

@@ -71,6 +71,9 @@ class RouteMiss:
     """Why nothing matched; every reason answers 403 Missing Authentication Token on AWS."""
 
     reason: str
+    #: The API deployed to the stage when only its resource or method is missing: its gateway
+    #: responses (MISSING_AUTHENTICATION_TOKEN, else DEFAULT_4XX) shape the answer.
+    rest_api: Any = None
 
 
 def segments_of(path: str) -> list[str]:
@@ -159,7 +162,7 @@ class RouteMatcher:
             if matched is not None:
                 candidates.append((matched[0], resource, template, matched[1]))
         if not candidates:
-            return RouteMiss(f"no resource matches {raw_path!r}")
+            return RouteMiss(f"no resource matches {raw_path!r}", rest_api)
 
         # The most specific resource is chosen first, then its method (the exact verb wins over
         # ANY). When it lacks the method, a greedy resource that matches the path and has it
@@ -177,7 +180,7 @@ class RouteMatcher:
                     resource, template, parameters = other, other_template, other_parameters
                     break
         if method is None:
-            return RouteMiss(f"resource {template!r} has no {http_method.upper()} or ANY method")
+            return RouteMiss(f"resource {template!r} has no {http_method.upper()} or ANY method", rest_api)
         return RouteMatch(
             rest_api=rest_api,
             stage=stage,

@@ -3,6 +3,8 @@
 
 - Invoke with a payload over 6 MB (6,291,456 bytes, "Lambda quotas"): 413
   ``RequestEntityTooLargeException`` before anything runs.
+- CreateFunction / UpdateFunctionCode requests over 70,167,211 bytes (a package over 50 MB
+  sent as ``ZipFile``): 413 ``RequestEntityTooLargeException``.
 - An unknown runtime: 400 ``InvalidParameterValueException`` naming the accepted values.
 - An unknown function, unqualified: ``Function not found: arn:...:function:NAME:$LATEST``,
   with ``Type: User`` in the body, as Lambda's errors carry.
@@ -27,6 +29,9 @@ MAX_INVOKE_PAYLOAD_BYTES = 6_291_456
 PAYLOAD_TOO_LARGE = (
     f"Request must be smaller than {MAX_INVOKE_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
 )
+#: The largest CreateFunction / UpdateFunctionCode request: what a 50 MB package ("Lambda
+#: quotas", zipped, uploaded through the API) becomes once base64-encoded in the request.
+MAX_CODE_REQUEST_BYTES = 70_167_211
 
 #: The runtime identifiers Lambda names in its "enum value set" message (deprecated ones
 #: included: Lambda still accepts their names in the message's list).
@@ -43,6 +48,7 @@ _FUNCTIONS = re.compile(r"^/2015-03-31/functions/?$")
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 _CONFIGURATION = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$")
 _FUNCTION = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)(/.*)?$")
+_CODE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$")
 _PERMISSION = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/policy/(?P<sid>[^/]+)/?$")
 
 
@@ -88,6 +94,17 @@ def handle(app: WsgiApp, environ: dict[str, Any]) -> Answer:
         problem = payload_problem(read_body(environ))
         if problem:
             return lambda_error("InvalidRequestContentException", problem, 400)
+    code_operation = (
+        "CreateFunction" if method == "POST" and _FUNCTIONS.match(path)
+        else "UpdateFunctionCode" if method == "PUT" and _CODE.match(path)
+        else None
+    )
+    if code_operation and int(environ.get("CONTENT_LENGTH") or 0) > MAX_CODE_REQUEST_BYTES:
+        message = (
+            f"Request must be smaller than {MAX_CODE_REQUEST_BYTES} bytes for the "
+            f"{code_operation} operation"
+        )
+        return lambda_error("RequestEntityTooLargeException", message, 413)
     if (method == "POST" and _FUNCTIONS.match(path)) or (
         method == "PUT" and _CONFIGURATION.match(path)
     ):

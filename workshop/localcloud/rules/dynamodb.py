@@ -14,6 +14,7 @@ What AWS does and moto 5.2 does not (sources in ``tests/conformance/test_conform
   significant digits plus one; a list or map 3 bytes plus 1 byte per element; limit 400 KB =
   409,600 bytes, counted by :func:`item_size` (moto counts differently and stops at 405,000).
 - **Text must be Unicode**: a lone surrogate (``"\\ud800"``) cannot be stored.
+- **BatchWriteItem** takes at most 25 put or delete requests, all tables together.
 - **Unknown tables** in table-level calls: ``Requested resource not found: Table: NAME not found``.
 - **Thread safety**: moto's DynamoDB is not thread-safe (a Scan iterating a table while a Put
   adds to it raised "dictionary changed size during iteration"); every DynamoDB request is
@@ -63,6 +64,11 @@ NOT_UNICODE = (
     "One or more parameter values were invalid: a string contains characters that are not "
     "valid Unicode (an unpaired surrogate)"
 )
+
+#: BatchWriteItem: "up to 25 item put or delete operations" (API reference; its
+#: ValidationException: "There are more than 25 requests in the batch"). moto takes any number.
+MAX_BATCH_WRITE_REQUESTS = 25
+TOO_MANY_BATCH_WRITES = "Too many items requested for the BatchWriteItem call"
 
 _NUMBER_SYNTAX = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _TABLE_LEVEL_CALLS = {"DeleteTable", "DescribeTable", "UpdateTable"}
@@ -398,6 +404,8 @@ def handle(app: WsgiApp, environ: dict[str, Any], operation: str) -> Answer:
     if isinstance(request, dict):
         try:
             check_request(request)
+            if operation == "BatchWriteItem":
+                _check_batch_write_size(request)
         except DynamoDBValidationError as error:
             return json10_error("ValidationException", str(error), prefix=ERROR_PREFIX)
     with DYNAMODB_LOCK:
@@ -405,6 +413,16 @@ def handle(app: WsgiApp, environ: dict[str, Any], operation: str) -> Answer:
     if answer.status >= 400:
         return _table_not_found(answer, operation, request)
     return answer
+
+
+def _check_batch_write_size(request: dict[str, Any]) -> None:
+    """At most 25 put or delete requests in one BatchWriteItem, all tables together."""
+    tables = request.get("RequestItems")
+    if not isinstance(tables, dict):
+        return
+    count = sum(len(writes) for writes in tables.values() if isinstance(writes, list))
+    if count > MAX_BATCH_WRITE_REQUESTS:
+        raise DynamoDBValidationError(TOO_MANY_BATCH_WRITES)
 
 
 def _table_not_found(answer: Answer, operation: str, request: Any) -> Answer:
