@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
+from workshop.localcloud.memory_release import note_request
+
 #: The names the local cloud answers to. It listens on 127.0.0.1 only; ``localhost`` and
 #: ``[::1]`` are what a learner may type, and resolve to the same machine.
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -159,7 +161,13 @@ class EndpointGuard:
             kept = [(k, v) for k, v in headers if not k.lower().startswith("access-control-")]
             return start_response(status, kept, *args)
 
-        return self.app(environ, start_without_cors)
+        answer = self.app(environ, start_without_cors)
+        # A large body leaves large garbage behind: have it collected soon (memory_release).
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        if isinstance(answer, list):
+            size = max(size, sum(len(part) for part in answer))
+        note_request(size)
+        return answer
 
 
 class _BadBody(ValueError):

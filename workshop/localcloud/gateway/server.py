@@ -25,6 +25,7 @@ from workshop.localcloud.gateway.core import DEFAULT_ACCOUNT_ID, DEFAULT_REGION,
 from workshop.localcloud.gateway.messages import GatewayRequest, GatewayResponse, parse_query_string
 from workshop.localcloud.gateway.responses import MAX_REQUEST_BODY_BYTES
 from workshop.localcloud.http_guard import StrictRequestLine, host_allowed, host_refusal
+from workshop.localcloud.memory_release import note_request
 
 if TYPE_CHECKING:
     from workshop.localcloud.invoke import FunctionInvoker
@@ -107,6 +108,8 @@ class GatewayRequestHandler(StrictRequestLine, BaseHTTPRequestHandler):
         )
         response = self.server.gateway.handle(request)
         self._write(response, head_only=request.method == "HEAD")
+        # A large event or answer leaves large garbage behind (memory_release).
+        note_request(max(len(body), len(response.body)))
 
     def _read_body(self) -> bytes:
         """Read the request body (Content-Length or chunked), at most 10 MB + 1 byte.
