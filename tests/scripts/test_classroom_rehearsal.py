@@ -17,8 +17,10 @@ of the root's:
 * ``cleanup.py --yes`` removes everything of the learner's, lab 08's keys, plan, authorizer
   function, role and log group included, and nothing of a classmate's lab-08 stack in the same
   account, and no untagged look-alike; ``check.py 07`` passes;
-* with the policy narrowed (no ``iam:ListRoleTags``, or no ``dynamodb:ListTables``), cleanup and
-  ``check.py 07`` name the refused action and exit non-zero: neither claims "nothing is left".
+* with the policy narrowed (no ``iam:ListRoleTags``, no ``dynamodb:ListTables``, or, beside a
+  lab-08 stack, no ``/apikeys`` path for API Gateway), cleanup and ``check.py 07`` name the
+  refused action and exit non-zero: neither claims "nothing is left", and what could not be
+  seen is still there.
 
 The local cloud enforces the policy as AWS does (workshop/localcloud/iam: each action against its
 real resource ARN and condition keys, per the Service Authorization Reference).
@@ -50,6 +52,8 @@ CLASSMATE = "class-grace"
 NARROW = "class-linus"
 INSTRUCTORS = REPO_ROOT / "INSTRUCTORS.md"
 POLICY_HEADING = "### IAM permissions learners need"
+# Where lab 08's API keys live (API Gateway authorizes per path: "/apikeys" lists and creates).
+API_KEY_RESOURCES = ("arn:aws:apigateway:*::/apikeys", "arn:aws:apigateway:*::/apikeys/*")
 # AWS's quota for a customer managed policy: 6,144 characters, whitespace not counted (IAM and
 # STS quotas, "IAM object quotas").
 MANAGED_POLICY_MAX_CHARACTERS = 6144
@@ -64,15 +68,17 @@ def learner_policy_text() -> str:
     return match.group(1)
 
 
-def learner_policy(*, without: tuple[str, ...] = ()) -> dict:
-    """The document's policy for this account, optionally with some actions taken out."""
+def learner_policy(*, without: tuple[str, ...] = (), without_resources: tuple[str, ...] = ()
+                   ) -> dict:
+    """The document's policy for this account, optionally with some actions or resources taken
+    out (API Gateway's actions are HTTP methods: narrowing them means taking out a path)."""
     text = learner_policy_text()
     assert "ACCOUNT" in text, "the policy's placeholder for the account id has changed"
     policy = json.loads(text.replace("ACCOUNT", LOCAL_ACCOUNT_ID))
     for statement in policy["Statement"]:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [
-            statement["Action"]]
-        statement["Action"] = [action for action in actions if action not in without]
+        for field, taken_out in (("Action", without), ("Resource", without_resources)):
+            values = statement[field] if isinstance(statement[field], list) else [statement[field]]
+            statement[field] = [value for value in values if value not in taken_out]
     return policy
 
 
@@ -88,6 +94,14 @@ def test_the_documented_policy_is_valid_and_fits_a_managed_policy():
 def test_narrowing_really_removes_the_action():
     narrowed = json.dumps(learner_policy(without=("iam:ListRoleTags",)))
     assert "iam:ListRoleTags" not in narrowed and "iam:ListRoles" in narrowed
+
+
+def test_narrowing_really_removes_the_resource():
+    narrowed = learner_policy(without_resources=API_KEY_RESOURCES)
+    resources = [resource for statement in narrowed["Statement"]
+                 for resource in statement["Resource"]]
+    assert not set(API_KEY_RESOURCES) & set(resources)
+    assert "arn:aws:apigateway:*::/usageplans" in resources
 
 
 # --- the local IAM users -------------------------------------------------------------------
@@ -288,9 +302,10 @@ def test_a_least_privilege_learner_runs_the_whole_workshop(classroom):
 
 
 @pytest.fixture
-def narrow_stack(local_cloud) -> Iterator[None]:
+def narrow_stack(request, local_cloud) -> Iterator[None]:
+    """NARROW's stack, built as the root through lab 03 (or the lab given by indirect param)."""
     connect(quiet=True)
-    deploy_as_root(NARROW, through=3)
+    deploy_as_root(NARROW, through=getattr(request, "param", 3))
     yield
     import io
 
@@ -322,6 +337,27 @@ def test_a_narrowed_policy_is_reported_never_nothing_left(narrow_stack, missing,
     checked = run_as(keys, NARROW, "check.py", "07")
     assert checked.returncode != 0, checked.stdout + checked.stderr
     assert missing in checked.stdout
+    assert f"nothing of {NARROW}'s is left" not in checked.stdout
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("narrow_stack", [8], indirect=True)
+def test_without_the_api_keys_path_cleanup_keeps_lab_08s_key_and_says_so(narrow_stack):
+    # GIVEN a lab-08 stack and a policy that may not touch /apikeys (one written before lab 08)
+    keys = create_learner(NARROW, learner_policy(without_resources=API_KEY_RESOURCES))
+
+    # WHEN the learner cleans up, THEN the refused listing is named and the exit status says so
+    cleaned = run_as(keys, NARROW, "cleanup.py", "--yes")
+    output = cleaned.stdout + cleaned.stderr
+    assert cleaned.returncode != 0, output
+    assert "apigateway:GET" in output and "/apikeys" in output and "AccessDenied" in output
+    assert f"Nothing of {NARROW}'s is left." not in output
+    assert inventory(NARROW)["api key"], "the key could not be listed, so it must still be there"
+
+    # WHEN lab 07 is checked, THEN it fails naming the refusal, never "nothing is left"
+    checked = run_as(keys, NARROW, "check.py", "07")
+    assert checked.returncode != 0, checked.stdout + checked.stderr
+    assert "/apikeys" in checked.stdout
     assert f"nothing of {NARROW}'s is left" not in checked.stdout
 
 
