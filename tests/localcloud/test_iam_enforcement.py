@@ -621,6 +621,32 @@ def test_without_credentials_the_resource_policy_still_decides(cloud: InProcessC
     assert requests.get(f"{base}/product", timeout=30).status_code == 200
 
 
+def test_an_authorizer_with_credentials_needs_pass_role_to_api_gateway(cloud: InProcessCloud):
+    # SAR, API Gateway Management, operations table: CreateAuthorizer needs apigateway:POST and
+    # iam:PassRole (iam:PassedToService = apigateway.amazonaws.com).
+    role = _integration_role(cloud, None)
+    api_id = cloud.client("apigateway").create_rest_api(name=unique("iam-api"))["id"]
+    authorizers = f"arn:aws:apigateway:*::/restapis/{api_id}/authorizers"
+    name, no_pass = new_user(cloud, allow("apigateway:POST", authorizers))
+    _, to_lambda = new_user(cloud, allow("apigateway:POST", authorizers), allow(
+        "iam:PassRole", role, Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}))
+    _, passes = new_user(cloud, allow("apigateway:POST", authorizers), allow(
+        "iam:PassRole", role, Condition={"StringEquals": {"iam:PassedToService": "apigateway.amazonaws.com"}}))
+    uri = (f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
+           f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:inventory-ada-authorizer/invocations")
+
+    def create(client: Any, **extra: Any) -> Any:
+        return lambda: client("apigateway").create_authorizer(
+            restApiId=api_id, name=unique("tokens"), type="TOKEN", authorizerUri=uri,
+            identitySource="method.request.header.Authorization", **extra)
+
+    assert denied(create(no_pass, authorizerCredentials=role)) == (
+        403, "AccessDeniedException", implicit(user_arn(name), "iam:PassRole", role))
+    assert denied(create(to_lambda, authorizerCredentials=role))[1] == "AccessDeniedException"
+    assert create(passes, authorizerCredentials=role)()["authorizerCredentials"] == role
+    assert create(no_pass)()["type"] == "TOKEN"  # no role given: nothing is passed
+
+
 # -- the public API other parts use --------------------------------------------------------------------------
 
 

@@ -319,6 +319,38 @@ def test_tag_on_create_needs_the_tag_permission_too():
                                ("iam:PassRole", ROLE)]
 
 
+def test_an_authorizer_with_credentials_passes_the_role_to_api_gateway():
+    # SAR, API Gateway Management, operations table: CreateAuthorizer is apigateway:POST and
+    # iam:PassRole with iam:PassedToService = apigateway.amazonaws.com.
+    authorizers = f"arn:aws:apigateway:{REGION}::/restapis/a1/authorizers"
+    with_role = mapped("apigateway", "create_authorizer", restApiId="a1", name="tokens", type="TOKEN",
+                       identitySource="method.request.header.Authorization",
+                       authorizerUri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
+                                     f"{FUNCTION}/invocations", authorizerCredentials=ROLE)
+    without = mapped("apigateway", "create_authorizer", restApiId="a1", name="tokens", type="TOKEN",
+                     identitySource="method.request.header.Authorization",
+                     authorizerUri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
+                                   f"{FUNCTION}/invocations")
+
+    assert pairs(with_role) == [("apigateway:POST", authorizers), ("iam:PassRole", ROLE)]
+    assert with_role.checks[1].keys == {"iam:passedtoservice": ["apigateway.amazonaws.com"]}
+    assert pairs(without) == [("apigateway:POST", authorizers)]
+
+
+def test_api_keys_and_usage_plans_created_with_tags_carry_the_request_tags():
+    key = mapped("apigateway", "create_api_key", name="inventory-ada-key", enabled=True,
+                 tags={"workshop-owner": "ada"})
+    plan = mapped("apigateway", "create_usage_plan", name="inventory-ada-plan",
+                  tags={"workshop-owner": "ada"})
+    untagged = mapped("apigateway", "create_api_key", name="inventory-ada-key")
+
+    for call, path in ((key, "/apikeys"), (plan, "/usageplans")):
+        assert pairs(call) == [("apigateway:POST", f"arn:aws:apigateway:{REGION}::{path}")]
+        assert call.checks[0].keys == {"aws:requesttag/workshop-owner": ["ada"],
+                                       "aws:tagkeys": ["workshop-owner"]}
+    assert untagged.checks[0].keys == {}
+
+
 def test_an_integration_with_credentials_passes_the_role_to_api_gateway():
     call = mapped("apigateway", "put_integration", restApiId="a1", resourceId="r1", httpMethod="GET",
                   type="AWS_PROXY", credentials=ROLE)

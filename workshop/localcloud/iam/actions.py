@@ -27,7 +27,9 @@ Resources, per service (Service Authorization Reference, "Resource types defined
   hashicorp/terraform-provider-aws#8804 "logs:DescribeLogGroups is performed on
   :log-group::log-stream:"; "CreateLogGroup with Tags. An additional permission
   logs:TagResource is required", DataDog/cloudformation-template#61.)
-- API Gateway: ``apigateway:<HTTP method>`` on ``arn:aws:apigateway:R::<path>``.
+- API Gateway: ``apigateway:<HTTP method>`` on ``arn:aws:apigateway:R::<path>``; an
+  integration's ``credentials`` or an authorizer's ``authorizerCredentials`` role also needs
+  ``iam:PassRole`` with ``iam:PassedToService`` = ``apigateway.amazonaws.com``.
 - STS: ``sts:AssumeRole`` on the role ARN (its trust policy is checked too).
 - Budgets: ``budgets:ModifyBudget`` / ``budgets:ViewBudget`` on
   ``arn:aws:budgets::A:budget/NAME``; a budget created with tags also needs
@@ -358,22 +360,40 @@ def lambda_call(request: HttpRequest) -> ApiCall:
 # -- API Gateway ------------------------------------------------------------------------------
 
 
+_APIGATEWAY_ROLE_FIELDS = (
+    # Giving API Gateway a role passes that role to it (iam:PassRole with iam:PassedToService
+    # apigateway.amazonaws.com). Service Authorization Reference, "Actions, resources, and
+    # condition keys for Amazon API Gateway Management", API operations table: CreateAuthorizer
+    # is apigateway:POST plus iam:PassRole (iam:PassedToService = apigateway.amazonaws.com) --
+    # a TOKEN/REQUEST authorizer invoked with authorizerCredentials (lab 08's alternative to a
+    # Lambda permission); PutIntegration likewise with credentials.
+    ("PUT", re.compile(r"^/restapis/[^/]+/resources/[^/]+/methods/[^/]+/integration$"),
+     "credentials"),
+    ("POST", re.compile(r"^/restapis/[^/]+/authorizers$"), "authorizerCredentials"),
+)
+
+
 def apigateway_call(request: HttpRequest) -> ApiCall:
     """API Gateway's management API is authorized per HTTP method on the path ("Control access
-    for managing an API with IAM": ``apigateway:GET`` on ``arn:aws:apigateway:R::/restapis``)."""
+    for managing an API with IAM": ``apigateway:GET`` on ``arn:aws:apigateway:R::/restapis``).
+
+    A create (POST) or tag request that carries ``tags`` has them as ``aws:RequestTag/*`` and
+    ``aws:TagKeys`` (REST APIs, API keys, usage plans alike: "Using tags to control access to
+    API Gateway REST API resources")."""
     resource = f"arn:aws:apigateway:{request.region}::{request.path}"
+    path = request.path.rstrip("/")
     keys: dict[str, list[str]] = {}
-    if request.path.startswith("/tags/") and request.method in ("PUT", "POST"):
-        keys = _tag_keys({str(k): str(v) for k, v in (request.json().get("tags") or {}).items()})
-    elif request.method == "POST" and request.path.rstrip("/") == "/restapis":
-        keys = _tag_keys({str(k): str(v) for k, v in (request.json().get("tags") or {}).items()})
+    if request.method == "POST" or (path.startswith("/tags/") and request.method == "PUT"):
+        tags = request.json().get("tags")
+        if isinstance(tags, dict):
+            keys = _tag_keys({str(k): str(v) for k, v in tags.items()})
     checks = [Check(f"apigateway:{request.method}", resource, keys)]
-    if request.method == "PUT" and request.path.rstrip("/").endswith("/integration"):
-        credentials = str(request.json().get("credentials") or "")
-        if credentials.startswith("arn:") and ":role/" in credentials:
-            # Giving an integration a role passes that role to API Gateway (iam:PassRole,
-            # iam:PassedToService apigateway.amazonaws.com).
-            checks.append(Check("iam:PassRole", credentials, {"iam:passedtoservice": ["apigateway.amazonaws.com"]}))
+    for method, pattern, field_name in _APIGATEWAY_ROLE_FIELDS:
+        if request.method == method and pattern.match(path):
+            role = str(request.json().get(field_name) or "")
+            if role.startswith("arn:") and ":role/" in role:
+                checks.append(Check("iam:PassRole", role,
+                                    {"iam:passedtoservice": ["apigateway.amazonaws.com"]}))
     return ApiCall("apigateway", request.method, checks)
 
 
