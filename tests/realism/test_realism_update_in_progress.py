@@ -2,9 +2,11 @@
 
 AWS: "While a function update is in progress, invocations go to the function's previous code
 and configuration." (Lambda developer guide, "Lambda function states", section "Function states
-while updating"; the UpdateFunctionConfiguration API reference adds that LastUpdateStatus tells
-"when the update is complete and the function is processing events with the new
-configuration"). So a learner who changes an environment variable and invokes at once sees the
+while updating": docs.aws.amazon.com/lambda/latest/dg/functions-states.html, the same text in
+awsdocs/aws-lambda-developer-guide doc_source/functions-states.md); "Failed – ... Lambda aborts
+the update and the function's previous code and configuration remain available" (same page).
+The UpdateFunctionConfiguration API reference adds that LastUpdateStatus tells "when the update
+is complete and the function is processing events with the new configuration". So a learner who changes an environment variable and invokes at once sees the
 OLD value on AWS; the local cloud in realism mode must show the same.
 
 The local cloud runs in-process with ``WORKSHOP_REALISM=aws`` at scale 1.0 on a manual clock:
@@ -331,14 +333,29 @@ def test_a_function_recreated_during_the_old_ones_update_runs_its_own_code(cloud
     assert (seen["version"], seen["greeting"]) == ("v3", "recreated")
 
 
-def test_a_failed_update_keeps_nothing_and_leaves_the_function_settled(cloud):
+FAILED_UPDATES = {
+    # moto applies Environment, then refuses the unknown layer (AWS: 404 ResourceNotFoundException).
+    "configuration": lambda lam, name: lam.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {"GREETING": "new"}},
+        Layers=[f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:no-such-layer:1"]),
+    "code": lambda lam, name: lam.update_function_code(
+        FunctionName=name, S3Bucket="no-such-bucket-anywhere", S3Key="x.zip"),
+}
+
+
+@pytest.mark.parametrize("update", sorted(FAILED_UPDATES))
+def test_a_failed_update_changes_nothing_and_leaves_the_function_settled(cloud, update):
     lam = cloud.client("lambda")
     name = cloud.active_function(greeting="old")
+    before = lam.get_function_configuration(FunctionName=name)
     with pytest.raises(ClientError):
-        lam.update_function_code(FunctionName=name, S3Bucket="no-such-bucket-anywhere", S3Key="x.zip")
+        FAILED_UPDATES[update](lam, name)
+    after = lam.get_function_configuration(FunctionName=name)
+    assert (after["Environment"], after["CodeSha256"], after["LastUpdateStatus"]) == (
+        before["Environment"], before["CodeSha256"], "Successful")
     assert previous_kept(name) is None
-    assert cloud.status(name) == "Successful"
-    assert cloud.invoke(name)[0]["version"] == "v1"
+    seen = cloud.invoke(name)[0]
+    assert (seen["version"], seen["greeting"]) == ("v1", "old")
     # and the next update is not refused as "in progress"
     lam.update_function_code(FunctionName=name, ZipFile=code("v2"))
     assert cloud.invoke(name)[0]["version"] == "v1"
@@ -361,6 +378,24 @@ def test_the_health_answer_counts_invocations_served_by_the_previous_configurati
     cloud.invoke(name)
     after = realism.observed().get("invoked during an update: previous code and configuration", 0)
     assert after == before + 1
+    cloud.finish_update()
+
+
+def test_a_snapshot_taken_during_an_update_keeps_the_updated_function(cloud):
+    """Snapshots keep moto's backends, not realism's timelines: a local cloud restored from one
+    starts every function Active and Successful, so the update is simply over (on AWS it would
+    be over too after a restart's worth of seconds) and the new configuration runs."""
+    from workshop.localcloud.snapshots import codec
+
+    name = cloud.active_function(greeting="old")
+    cloud.client("lambda").update_function_configuration(
+        FunctionName=name, Environment={"Variables": {"GREETING": "new"}})
+    key = ("moto.awslambda.models", "lambda_backends")
+    state = codec.current_state([key])
+    assert codec.unpicklable(state) == {}
+    fn = codec.loads(codec.dumps(state))[key][ACCOUNT][REGION].get_function(name, None)
+    assert fn.environment_vars == {"GREETING": "new"}
+    assert cloud.invoke(name)[0]["greeting"] == "old"  # the running cloud: still in progress
     cloud.finish_update()
 
 
@@ -440,3 +475,4 @@ def test_the_previous_configuration_is_a_frozen_copy_with_its_own_code():
 
 def fn_role(index: int) -> str:
     return f"arn:aws:iam::123456789012:role/r{index}"
+
