@@ -101,8 +101,9 @@ class Cloud:
         return self._clients[service]
 
     def name(self, prefix: str) -> str:
+        """A fresh name: moto's backends outlive the other modules' local clouds in this process."""
         self._counter += 1
-        return f"{prefix}-{os.getpid()}-{self._counter}"
+        return f"upd-{prefix}-{os.getpid()}-{self._counter}"
 
     def ready_role(self) -> tuple[str, str]:
         """A role old enough for Lambda to assume: (name, ARN)."""
