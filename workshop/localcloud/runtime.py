@@ -5,7 +5,9 @@ What it copies from AWS Lambda (and why a learner notices):
 - **Cold and warm starts.** The first invocation starts an execution environment (a worker
   process) and imports the handler's module; later invocations reuse an idle environment, so
   module-level code (``boto3.resource(...)``, reading ``TABLE_NAME``) runs once. Updating the
-  function's code or configuration retires the old environments: the next call is cold again.
+  function's code or configuration retires the old environments: the next call is cold again
+  (in realism mode, once the update is Successful: until then the previous code and
+  configuration keep answering, :func:`serving_config`).
   Concurrent calls get environments of their own. A cold start normally takes a bootstrap
   process started in advance (:mod:`workshop.localcloud.spare_workers`), so it costs the
   handler's import (the Init Duration), not Python's start-up.
@@ -110,9 +112,15 @@ class FunctionConfig:
     fingerprint: str
     log_group: str
     model: Any = field(compare=False, repr=False)  # the moto LambdaFunction
+    role: str = ""
+    #: The zip itself, for a configuration kept while an update is InProgress (moto has the new
+    #: one by then); None: read the model's current ``code_bytes``.
+    code: bytes | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_moto(cls, fn: Any) -> FunctionConfig:
+    def from_moto(cls, fn: Any, *, keep_code: bool = False) -> FunctionConfig:
+        """The configuration of ``fn`` now. ``keep_code``: hold on to its current zip too (realism
+        mode keeps the configuration from before an update, see :func:`serving_config`)."""
         environment = {str(k): str(v) for k, v in (fn.environment_vars or {}).items()}
         # Anything that makes AWS start fresh environments is part of the fingerprint. The
         # code's UUID changes on every update_function_code, even with identical bytes.
@@ -146,11 +154,37 @@ class FunctionConfig:
             fingerprint=hashlib.sha256(identity.encode()).hexdigest(),
             log_group=fn.logs_group_name,
             model=fn,
+            role=str(fn.role or ""),
+            code=(getattr(fn, "code_bytes", b"") or b"") if keep_code else None,
         )
+
+    @property
+    def code_bytes(self) -> bytes:
+        if self.code is not None:
+            return self.code
+        return getattr(self.model, "code_bytes", b"") or b""
 
     @property
     def key(self) -> tuple[str, str, str, str]:
         return (self.account_id, self.region, self.name, self.version)
+
+
+def serving_config(fn: Any) -> FunctionConfig:
+    """The configuration an invocation of moto function ``fn`` runs with.
+
+    Normally what moto holds now. In realism mode, while an update is InProgress, the one from
+    before the update: "While a function update is in progress, invocations go to the function's
+    previous code and configuration." (Lambda developer guide, "Lambda function states",
+    "Function states while updating"). Its fingerprint is the old one, so the old warm
+    environments keep serving; from Successful on the new fingerprint retires them (a cold
+    start), as after any update.
+    """
+    from workshop.localcloud import realism
+
+    previous = realism.previous_configuration(fn)
+    if isinstance(previous, FunctionConfig):
+        return previous
+    return FunctionConfig.from_moto(fn)
 
 
 @dataclass
@@ -244,7 +278,7 @@ class LambdaRuntime:
         """Run the moto function ``fn`` once with ``payload`` (JSON bytes)."""
         if self._closed.is_set():
             raise RuntimeError("the Lambda runtime has been shut down")
-        config = FunctionConfig.from_moto(fn)
+        config = serving_config(fn)
         request_id = str(uuid.uuid4())
         pool = self._pool(config)
         try:
@@ -340,13 +374,17 @@ class LambdaRuntime:
             fingerprint=config.fingerprint,
         )
         worker = self.spares.take(spec) or WorkerProcess.spawn(spec)
-        environment = Environment(worker=worker, stream=stream, config=config)
+        # The environment keeps no code bytes: a previous configuration's zip is held only by
+        # realism while its update is InProgress (and by invocations running it).
+        environment = Environment(
+            worker=worker, stream=stream, config=dataclasses.replace(config, code=None)
+        )
         self._environments[environment.worker.pid] = environment
         return environment
 
     def _task_root(self, config: FunctionConfig) -> Path:
         """The function's zip extracted once per code version (AWS's ``/var/task``)."""
-        code = getattr(config.model, "code_bytes", b"") or b""
+        code = config.code_bytes
         digest = hashlib.sha256(code).hexdigest()
         target = self.work_dir / "code" / digest[:24]
         with self._extract_lock:
@@ -491,7 +529,7 @@ def execution_role_variables(config: FunctionConfig) -> dict[str, str]:
     ``assumed-role/ROLE/FUNCTION`` and are held to the role's policies."""
     from workshop.localcloud.iam import execution_role_credentials
 
-    role_arn = str(getattr(config.model, "role", "") or "")
+    role_arn = config.role
     credentials = execution_role_credentials(
         role_arn, config.name, account_id=config.account_id, region=config.region
     )
@@ -503,7 +541,7 @@ def _role_may_write_logs(config: FunctionConfig) -> Any:
     """Lambda writes the function's logs with its role's permissions (see iam.execution)."""
     from workshop.localcloud.iam import function_may_write_logs
 
-    role_arn = str(getattr(config.model, "role", "") or "")
+    role_arn = config.role
 
     def may_write(group_exists: bool, stream_name: str, stream_exists: bool) -> bool:
         return function_may_write_logs(

@@ -24,6 +24,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from workshop.localcloud import realism
 from workshop.localcloud.gateway.access import PASS, AccessControl, AccessDecision
 from workshop.localcloud.gateway.access_errors import AccessError, customized
 from workshop.localcloud.gateway.deployments import install_deployment_snapshots
@@ -316,7 +317,9 @@ class ExecuteApiGateway:
             )
             return self._error(REQUEST_TOO_LARGE)
         timeout_ms = integration_timeout_ms(route.integration)
-        function_timeout_ms = float(getattr(function, "timeout", 3) or 3) * 1000
+        # During an update (realism mode) the function still runs with its previous timeout.
+        running = realism.previous_configuration(function, invocation=False) or function
+        function_timeout_ms = float(getattr(running, "timeout", 3) or 3) * 1000
         try:
             result = self._invoke(target, payload, timeout_ms, function_timeout_ms)
         except FunctionNotFoundError:

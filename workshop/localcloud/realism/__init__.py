@@ -5,7 +5,11 @@ when the local cloud starts, switches on what a learner meets only on AWS:
 
 - a new or changed IAM role cannot be assumed by Lambda for about 10 s;
 - functions are Pending, then Active; updates InProgress, then Successful; invoking a Pending
-  function or updating during an update is a ResourceConflictException;
+  function or updating during an update is a ResourceConflictException; an invocation during an
+  update (``lambda.invoke``, the execute-api gateway, an authorizer) runs the code and
+  configuration the function had before it ("While a function update is in progress,
+  invocations go to the function's previous code and configuration.", Lambda developer guide,
+  "Lambda function states"), the new ones from Successful on, in new execution environments;
 - tables are CREATING, then ACTIVE; DELETING, then gone; item calls on a table that is not
   ACTIVE fail;
 - API Gateway's management quotas throttle (429 TooManyRequestsException);
@@ -38,6 +42,7 @@ __all__ = [
     "describe",
     "from_environment",
     "install",
+    "previous_configuration",
     "uninstall",
 ]
 
@@ -72,6 +77,14 @@ def uninstall() -> None:
     from workshop.localcloud.realism import moto_patches
 
     moto_patches.uninstall()
+
+
+def previous_configuration(fn: Any, *, invocation: bool = True) -> Any:
+    """The Lambda runtime's ``FunctionConfig`` of moto function ``fn`` from before the update now
+    InProgress, which invocations still run; None when there is none or realism is off."""
+    from workshop.localcloud.realism import moto_patches
+
+    return moto_patches.previous_configuration(fn, invocation=invocation)
 
 
 def observed() -> dict[str, int]:

@@ -21,7 +21,11 @@ What AWS answers, and where that is recorded:
   is currently in the following state: Pending" (Lambda developer guide, "Troubleshoot
   invocation issues"). A second update while one is InProgress: 409 ResourceConflictException
   "The operation cannot be performed at this time. An update is in progress for resource:
-  <function ARN>".
+  <function ARN>". Invoking during an update is allowed and runs what the function was before
+  it: "While a function update is in progress, invocations go to the function's previous code
+  and configuration." (Lambda developer guide, "Lambda function states", "Function states while
+  updating"); the update wrapper captures the runtime's configuration before moto applies the
+  update and the runtime asks :func:`previous_configuration`.
 - DynamoDB: CreateTable answers CREATING; item calls on a table that is not ACTIVE fail with
   ResourceNotFoundException ("The operation tried to access a nonexistent table or index. The
   resource might not be specified correctly, or its status might not be ACTIVE.", DynamoDB API
@@ -38,6 +42,7 @@ What AWS answers, and where that is recorded:
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from collections import Counter
@@ -267,11 +272,17 @@ def _lambda_update(kind: str) -> Callable[[Any], Any]:
             if kind == "code" and body.get("DryRun"):
                 return original(backend, function_name, qualifier, body)
             previous = realism.functions.update_deadline(key)
-            realism.functions.update_started(key)
+            # Captured before moto changes the function: what invocations run until the update
+            # is over ("invocations go to the function's previous code and configuration").
+            realism.functions.update_started(key, _serving_configuration(fn))
             _inside_update.active = True  # UpdateFunctionCode(Publish=True) publishes itself
+            before = _update_fields(fn)
             try:
                 return original(backend, function_name, qualifier, body)
             except BaseException:
+                # A refused update changes nothing on AWS; moto may have applied the settings it
+                # read before the one it refused (Environment before an unknown Layer).
+                _put_back(fn, before)
                 realism.functions.update_undone(key, previous)
                 raise
             finally:
@@ -283,6 +294,50 @@ def _lambda_update(kind: str) -> Callable[[Any], Any]:
 
 
 _inside_update = threading.local()
+
+#: What moto's LambdaFunction.update_configuration and update_function_code assign.
+_UPDATED_FIELDS = (
+    "description", "handler", "memory_size", "role", "run_time", "timeout", "_vpc_config",
+    "environment_vars", "layers", "code", "code_bytes", "code_size", "code_sha_256", "code_digest",
+)
+
+
+def _update_fields(fn: Any) -> dict[str, Any]:
+    """The fields an update may change, copied one level deep (moto edits ``code`` in place)."""
+    return {
+        name: copy.copy(getattr(fn, name)) for name in _UPDATED_FIELDS if hasattr(fn, name)
+    }
+
+
+def _put_back(fn: Any, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        setattr(fn, name, value)
+
+
+def _serving_configuration(fn: Any) -> Any:
+    """What the Lambda runtime runs for ``fn`` now (its code, handler, environment variables,
+    timeout, memory and role), frozen: moto replaces them in place when the update applies."""
+    from workshop.localcloud.runtime import FunctionConfig
+
+    return FunctionConfig.from_moto(fn, keep_code=True)
+
+
+def previous_configuration(fn: Any, *, invocation: bool = True) -> Any:
+    """While an update of ``fn`` ($LATEST) is InProgress: the configuration it had before, which
+    invocations still run; None otherwise (and always when realism is off). Published versions
+    never change, so they never have one. ``invocation``: count it as an invocation served so
+    (``observed()``)."""
+    realism = _realism()
+    if realism is None or str(getattr(fn, "version", "$LATEST")) != "$LATEST":
+        return None
+    try:
+        key = _function_key(fn)
+    except AttributeError:
+        return None
+    previous = realism.functions.previous(key)
+    if previous is not None and invocation:
+        realism.saw("invoked during an update: previous code and configuration")
+    return previous
 
 
 def _lambda_publish_version(original: Any) -> Any:
@@ -330,7 +385,7 @@ def _lambda_invoke(original: Any) -> Any:
             fn = None
         if realism is not None and fn is not None:
             # Only a Pending function refuses invocations; during an update the previous
-            # code keeps answering.
+            # code and configuration keep answering (the runtime asks previous_configuration).
             if realism.functions.state(_function_key(fn)) == PENDING:
                 realism.saw("invoke refused: Pending")
                 raise _conflict(

@@ -57,42 +57,87 @@ class FunctionStates:
 
     Keyed by the unqualified function ARN. A function the local cloud never saw created or
     updated (none, in practice) is Active and Successful.
+
+    An update also keeps what the function ran *before* it (``previous``: whatever the caller
+    captured, for the Lambda runtime its ``FunctionConfig``), because "while a function update
+    is in progress, invocations go to the function's previous code and configuration" (Lambda
+    developer guide, "Lambda function states", "Function states while updating"). It is kept
+    only while the update is InProgress: dropped as soon as any call here finds the update over,
+    and when the function is deleted or created again, so an old code package is not held for
+    longer than AWS would still run it.
     """
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._active_at: dict[str, float] = {}
         self._updated_at: dict[str, float] = {}
+        self._previous: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def _drop_settled(self) -> None:
+        """Forget the previous configuration of every update that is over (under the lock)."""
+        if not self._previous:
+            return
+        now = self.clock.now()
+        for arn in [arn for arn in self._previous if now >= self._updated_at.get(arn, now)]:
+            del self._previous[arn]
 
     def created(self, arn: str) -> None:
         with self._lock:
             self._active_at[arn] = self.clock.deadline(timings.FUNCTION_CREATE_S)
             self._updated_at.pop(arn, None)
+            self._previous.pop(arn, None)
+            self._drop_settled()
 
-    def update_started(self, arn: str) -> None:
+    def update_started(self, arn: str, previous: Any = None) -> None:
+        """An update of ``arn`` began; ``previous`` is what invocations run until it is over.
+
+        Should a second update start while one is still InProgress (two requests racing past
+        the conflict check), the first update's ``previous`` stays: it is what still runs.
+        """
         with self._lock:
+            self._drop_settled()
             self._updated_at[arn] = self.clock.deadline(timings.FUNCTION_UPDATE_S)
+            if previous is not None:
+                self._previous.setdefault(arn, previous)
 
     def update_undone(self, arn: str, previous: float | None) -> None:
-        """Put back the update timeline an update that failed had started."""
+        """Put back the update timeline an update that failed had started (the function still
+        has its previous code and configuration, so nothing of it needs keeping)."""
         with self._lock:
             if previous is None:
                 self._updated_at.pop(arn, None)
             else:
                 self._updated_at[arn] = previous
+            if previous is None or self.clock.now() >= previous:
+                self._previous.pop(arn, None)
+            self._drop_settled()
 
     def update_deadline(self, arn: str) -> float | None:
         with self._lock:
             return self._updated_at.get(arn)
 
+    def previous(self, arn: str) -> Any:
+        """What ``arn`` ran before the update now InProgress, or None (no update in progress)."""
+        with self._lock:
+            self._drop_settled()
+            return self._previous.get(arn)
+
+    def kept_previous(self) -> int:
+        """How many previous configurations are held (tests: none outlives its update)."""
+        with self._lock:
+            return len(self._previous)
+
     def forget(self, arn: str) -> None:
         with self._lock:
             self._active_at.pop(arn, None)
             self._updated_at.pop(arn, None)
+            self._previous.pop(arn, None)
+            self._drop_settled()
 
     def state(self, arn: str) -> str:
         with self._lock:
+            self._drop_settled()
             active_at = self._active_at.get(arn)
         return PENDING if active_at is not None and self.clock.now() < active_at else ACTIVE
 
