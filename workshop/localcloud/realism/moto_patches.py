@@ -42,7 +42,6 @@ What AWS answers, and where that is recorded:
 
 from __future__ import annotations
 
-import copy
 import functools
 import threading
 from collections import Counter
@@ -276,13 +275,11 @@ def _lambda_update(kind: str) -> Callable[[Any], Any]:
             # is over ("invocations go to the function's previous code and configuration").
             realism.functions.update_started(key, _serving_configuration(fn))
             _inside_update.active = True  # UpdateFunctionCode(Publish=True) publishes itself
-            before = _update_fields(fn)
             try:
+                # A refused update changes nothing (rules.lambda_updates, wrapped inside this
+                # one, puts back what moto had applied before refusing).
                 return original(backend, function_name, qualifier, body)
             except BaseException:
-                # A refused update changes nothing on AWS; moto may have applied the settings it
-                # read before the one it refused (Environment before an unknown Layer).
-                _put_back(fn, before)
                 realism.functions.update_undone(key, previous)
                 raise
             finally:
@@ -294,24 +291,6 @@ def _lambda_update(kind: str) -> Callable[[Any], Any]:
 
 
 _inside_update = threading.local()
-
-#: What moto's LambdaFunction.update_configuration and update_function_code assign.
-_UPDATED_FIELDS = (
-    "description", "handler", "memory_size", "role", "run_time", "timeout", "_vpc_config",
-    "environment_vars", "layers", "code", "code_bytes", "code_size", "code_sha_256", "code_digest",
-)
-
-
-def _update_fields(fn: Any) -> dict[str, Any]:
-    """The fields an update may change, copied one level deep (moto edits ``code`` in place)."""
-    return {
-        name: copy.copy(getattr(fn, name)) for name in _UPDATED_FIELDS if hasattr(fn, name)
-    }
-
-
-def _put_back(fn: Any, fields: dict[str, Any]) -> None:
-    for name, value in fields.items():
-        setattr(fn, name, value)
 
 
 def _serving_configuration(fn: Any) -> Any:

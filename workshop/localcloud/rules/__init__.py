@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from workshop.localcloud.rules import apigateway, awslambda, dynamodb, iam
+from workshop.localcloud.rules import apigateway, awslambda, dynamodb, iam, lambda_updates
 from workshop.localcloud.rules.wsgi import WsgiApp, service_of, target_of
 
 
@@ -46,8 +46,10 @@ def install() -> None:
     """Patch moto's models (item sizes, API Gateway settings and refusals)."""
     dynamodb.install()
     apigateway.install()
+    lambda_updates.install()
 
 
 def uninstall() -> None:
     dynamodb.uninstall()
     apigateway.uninstall()
+    lambda_updates.uninstall()
