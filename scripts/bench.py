@@ -239,6 +239,17 @@ def load_average() -> str:
         return "n/a"
 
 
+def use_local_credentials() -> None:
+    """Sign with the local cloud's fake keys and region only: no profile, session token or
+    ~/.aws file of the learner's may reach the benchmark's clients."""
+    os.environ.update(LOCAL_CREDENTIALS)
+    os.environ["AWS_DEFAULT_REGION"] = LOCAL_REGION
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ["AWS_CONFIG_FILE"] = os.devnull
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+
 def raise_keyboard_interrupt(signum: int, frame: object) -> None:
     """SIGTERM / SIGHUP end the benchmark like Ctrl-C, so the local cloud is stopped."""
     raise KeyboardInterrupt
@@ -488,12 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     count = max(args.requests, 20)
     clients = max(args.clients, 1)
 
-    os.environ.update(LOCAL_CREDENTIALS)
-    os.environ["AWS_DEFAULT_REGION"] = LOCAL_REGION
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        os.environ.pop(name, None)
-    os.environ["AWS_CONFIG_FILE"] = os.devnull
-    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    use_local_credentials()
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), raise_keyboard_interrupt)
@@ -845,12 +851,7 @@ def run_load(
     levels: list[int], duration_s: float, warmup_s: float, timeout_s: float, new_connections: bool = False
 ) -> int:
     """``--load``: the reference stack on a local cloud of its own, mixed CRUD at each level."""
-    os.environ.update(LOCAL_CREDENTIALS)
-    os.environ["AWS_DEFAULT_REGION"] = LOCAL_REGION
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        os.environ.pop(name, None)
-    os.environ["AWS_CONFIG_FILE"] = os.devnull
-    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    use_local_credentials()
     os.environ["WORKSHOP_TARGET"] = "local"
     os.environ.setdefault("WORKSHOP_OWNER", "bench")
     state_dir = tempfile.mkdtemp(prefix="workshop-load-")

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import threading
 import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from workshop.localcloud.http_guard import EndpointGuard
+from workshop.localcloud.http_servers import make_endpoint_server
 from workshop.localcloud.server import LocalCloudServer
 
 REGION = "us-east-1"
@@ -133,3 +138,21 @@ class InProcessCloud:
             if not page.get("nextToken"):
                 return messages
             kwargs["nextToken"] = page["nextToken"]
+
+
+@contextlib.contextmanager
+def serving_endpoint(app: Any, kind: str, socket_timeout: float) -> Iterator[int]:
+    """``app`` behind the endpoint's guard (``http_guard.EndpointGuard``), served by the
+    endpoint server ``kind`` (waitress or werkzeug) on a free port of 127.0.0.1; yields the port
+    and stops the server on the way out, also when the test fails."""
+    server = make_endpoint_server(
+        "127.0.0.1", 0, EndpointGuard(app), socket_timeout=socket_timeout, kind=kind
+    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -13,16 +13,15 @@ A request still arriving is not an idle connection and is never closed for this.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from localcloud_support import serving_endpoint
 from hardening_support import status_line
 
 from workshop.localcloud import config, http_servers
-from workshop.localcloud.http_guard import EndpointGuard
 
 pytestmark = pytest.mark.localcloud
 
@@ -37,16 +36,8 @@ def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 @pytest.fixture(params=list(config.ENDPOINT_SERVERS))
 def port(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     monkeypatch.setattr(http_servers, "WAITRESS_CONNECTION_LIMIT", LIMIT)
-    server = http_servers.make_endpoint_server("127.0.0.1", 0, EndpointGuard(app), socket_timeout=60.0,
-                                               kind=request.param)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving_endpoint(app, request.param, 60.0) as port:
+        yield port
 
 
 def _request(port: int) -> bytes:

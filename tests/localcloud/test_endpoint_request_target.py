@@ -16,16 +16,14 @@ Never reaching moto is checked on the recording app: a refused request is not re
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from localcloud_support import serving_endpoint
 from hardening_support import raw_http, status_line
 
 from workshop.localcloud import config
-from workshop.localcloud.http_guard import EndpointGuard
-from workshop.localcloud.http_servers import make_endpoint_server
 
 pytestmark = pytest.mark.localcloud
 
@@ -47,15 +45,8 @@ class RecordingApp:
 @pytest.fixture(params=list(config.ENDPOINT_SERVERS))
 def served(request: pytest.FixtureRequest) -> Iterator[tuple[int, RecordingApp]]:
     app = RecordingApp()
-    server = make_endpoint_server("127.0.0.1", 0, EndpointGuard(app), socket_timeout=1.0, kind=request.param)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port, app
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving_endpoint(app, request.param, 1.0) as port:
+        yield port, app
 
 
 def _request_line(target: str, host: str, version: str = "HTTP/1.1") -> bytes:

@@ -11,16 +11,14 @@ naming itself (``Via: waitress``): AWS names no server software.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from localcloud_support import serving_endpoint
 from hardening_support import raw_http, status_line
 
 from workshop.localcloud import config
-from workshop.localcloud.http_guard import EndpointGuard
-from workshop.localcloud.http_servers import make_endpoint_server
 
 pytestmark = pytest.mark.localcloud
 
@@ -41,15 +39,8 @@ def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 @pytest.fixture(params=list(config.ENDPOINT_SERVERS))
 def port(request: pytest.FixtureRequest) -> Iterator[int]:
-    server = make_endpoint_server("127.0.0.1", 0, EndpointGuard(app), socket_timeout=1.0, kind=request.param)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving_endpoint(app, request.param, 1.0) as port:
+        yield port
 
 
 def _header_names(answer: bytes) -> list[str]:

@@ -18,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from localcloud_support import serving_endpoint
 from hardening_support import raw_http, request, status_line
 
 from workshop.localcloud import config
-from workshop.localcloud.http_guard import EndpointGuard
 from workshop.localcloud.http_servers import (
     WAITRESS_MIN_THREADS,
     endpoint_server_name,
@@ -64,17 +64,11 @@ class RecordingApp:
 @pytest.fixture(params=KINDS)
 def served(request: pytest.FixtureRequest) -> Iterator[tuple[int, RecordingApp, str]]:
     app = RecordingApp()
-    server = make_endpoint_server("127.0.0.1", 0, EndpointGuard(app), socket_timeout=SOCKET_TIMEOUT_S,
-                                  kind=request.param)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     try:
-        yield server.server_port, app, request.param
+        with serving_endpoint(app, request.param, SOCKET_TIMEOUT_S) as port:
+            yield port, app, request.param
     finally:
         app.released.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def _body(answer: bytes) -> bytes:

@@ -34,59 +34,25 @@ AWS's answers, and where they are recorded:
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from function_roles import allow_function_basics
+from realism_cloud import TRUST, RealismCloud, realism_cloud
 from workshop.localcloud import realism
 from workshop.localcloud.realism import timings
-from workshop.localcloud.realism.clock import ManualClock
-from workshop.localcloud.server import LocalCloudServer
 from workshop.retrying import retry_after, throttle_wait
 
-REGION = "us-east-1"
-TRUST = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
-})
 HANDLER = "def handler(event, context):\n    print('handled', event)\n    return {'ok': True}\n"
 
 
-class Cloud:
-    def __init__(self, server: LocalCloudServer, clock: ManualClock) -> None:
-        self.server = server
-        self.clock = clock
-        self._clients: dict[str, Any] = {}
-        self._counter = 0
-
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = boto3.client(
-                service, endpoint_url=self.server.endpoint, region_name=REGION,
-                aws_access_key_id="testing", aws_secret_access_key="testing",
-                config=Config(read_timeout=120, retries={"total_max_attempts": 1, "mode": "standard"}),
-            )
-        return self._clients[service]
-
-    def name(self, prefix: str) -> str:
-        self._counter += 1
-        return f"{prefix}-{os.getpid()}-{self._counter}"
-
+class Cloud(RealismCloud):
     def ready_role(self) -> str:
         """A role old enough for Lambda to assume."""
-        name = self.name("role")
-        arn = self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-        allow_function_basics(self.client("iam"), name)
-        self.clock.advance(timings.ROLE_PROPAGATION_S)
-        return arn
+        return self.propagated_role()[1]
 
     def zip(self) -> bytes:
         import io
@@ -111,20 +77,8 @@ class Cloud:
 
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[Cloud]:
-    saved = dict(os.environ)
-    clock = ManualClock(1.0, start=time.time())
-    os.environ.update({"WORKSHOP_REALISM": "aws", "WORKSHOP_REALISM_SCALE": "1.0"})
-    original_clock = realism.Clock
-    realism.Clock = lambda scale: clock  # type: ignore[assignment,misc]
-    server = LocalCloudServer(0, 0)
-    try:
-        server.start()
-        yield Cloud(server, clock)
-    finally:
-        realism.Clock = original_clock  # type: ignore[misc]
-        server.stop()
-        os.environ.clear()
-        os.environ.update(saved)
+    with realism_cloud(Cloud) as started:
+        yield started
 
 
 @pytest.fixture

@@ -18,33 +18,22 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-import time
 import zipfile
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
 import requests
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from function_roles import allow_function_basics
+from realism_cloud import REGION, RealismCloud, realism_cloud
 from workshop.localcloud import realism
 from workshop.localcloud.realism import moto_patches, timings
 from workshop.localcloud.realism.clock import ManualClock
 from workshop.localcloud.realism.states import FunctionStates
-from workshop.localcloud.server import LocalCloudServer
 
-REGION = "us-east-1"
 ACCOUNT = "123456789012"
-TRUST = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
-})
 
 #: Answers as a proxy response, so the same function serves lambda.invoke and the gateway.
 HANDLER_TEMPLATE = '''
@@ -84,34 +73,12 @@ def code(version: str) -> bytes:
     return buffer.getvalue()
 
 
-class Cloud:
-    def __init__(self, server: LocalCloudServer, clock: ManualClock) -> None:
-        self.server = server
-        self.clock = clock
-        self._clients: dict[str, Any] = {}
-        self._counter = 0
-
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = boto3.client(
-                service, endpoint_url=self.server.endpoint, region_name=REGION,
-                aws_access_key_id="testing", aws_secret_access_key="testing",
-                config=Config(read_timeout=120, retries={"total_max_attempts": 1, "mode": "standard"}),
-            )
-        return self._clients[service]
-
-    def name(self, prefix: str) -> str:
-        """A fresh name: moto's backends outlive the other modules' local clouds in this process."""
-        self._counter += 1
-        return f"upd-{prefix}-{os.getpid()}-{self._counter}"
+class Cloud(RealismCloud):
+    name_prefix = "upd-"
 
     def ready_role(self) -> tuple[str, str]:
         """A role old enough for Lambda to assume: (name, ARN)."""
-        name = self.name("role")
-        arn = self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-        allow_function_basics(self.client("iam"), name)
-        self.clock.advance(timings.ROLE_PROPAGATION_S)
-        return name, arn
+        return self.propagated_role()
 
     def active_function(self, greeting: str = "old") -> str:
         name = self.name("fn")
@@ -140,20 +107,8 @@ class Cloud:
 
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[Cloud]:
-    saved = dict(os.environ)
-    clock = ManualClock(1.0, start=time.time())
-    os.environ.update({"WORKSHOP_REALISM": "aws", "WORKSHOP_REALISM_SCALE": "1.0"})
-    original_clock = realism.Clock
-    realism.Clock = lambda scale: clock  # type: ignore[assignment,misc]
-    server = LocalCloudServer(0, 0)
-    try:
-        server.start()
-        yield Cloud(server, clock)
-    finally:
-        realism.Clock = original_clock  # type: ignore[misc]
-        server.stop()
-        os.environ.clear()
-        os.environ.update(saved)
+    with realism_cloud(Cloud) as started:
+        yield started
 
 
 def previous_kept(name: str) -> Any:
